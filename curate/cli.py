@@ -1,0 +1,86 @@
+"""The `curate` command: thin wrappers that parse options and call the pipeline modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from curate import __version__
+from curate.io import InputError, StrictError
+
+app = typer.Typer(
+    name="curate",
+    help="Grow, audit and convert instruction-tuning data.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+FORMAT_HELP = "alpaca, bactrian, dolly, seed (self-instruct), sharegpt, chatml, record"
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One clear line on stderr, no traceback."""
+    err.print(f"[bold red]error:[/] {message}", markup=True)
+    raise typer.Exit(code)
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"instructforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Grow ([bold]generate[/]), audit ([bold]filter[/]) and reformat ([bold]convert[/]) instruction data."""
+
+
+@app.command()
+def convert(
+    input: Annotated[str, typer.Argument(help="File (.json/.jsonl/.parquet/.csv), save_to_disk dir or hub id.")],
+    output: Annotated[Path, typer.Argument(help="Output file; its extension picks the container.")],
+    from_format: Annotated[
+        str | None, typer.Option("--from", help=f"Input format, detected from the fields if omitted: {FORMAT_HELP}.")
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help=f"Output format ({FORMAT_HELP}) or container (jsonl, json, parquet, csv). "
+            "Default: lossless Record rows in the container the extension names.",
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="Language code of the input (default: from a name like es.json).")
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Stop with exit 1 at the first malformed record instead of rejecting it.")
+    ] = False,
+) -> None:
+    """Reformat an instruction set. Malformed records go to [bold]<OUTPUT stem>.rejects.jsonl[/] with file:line, field
+    and reason; the output is written atomically.
+
+    Example: [bold]curate convert data/samples/dolly.jsonl out/dolly.sharegpt.json --to sharegpt[/]
+    """
+    from curate.convert import convert as run_convert
+
+    try:
+        result = run_convert(input, str(output), from_format=from_format, to=to, lang=lang, strict=strict)
+    except StrictError as e:
+        fail(str(e))
+    except (InputError, ValueError) as e:
+        fail(str(e))
+    if result.rejected:
+        err.print(f"{result.converted:,} converted, {result.rejected:,} rejected → {result.rejects_path}")
+    else:
+        err.print(f"{result.converted:,} converted → {output}")
