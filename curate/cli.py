@@ -84,3 +84,8 @@ def convert(
         err.print(f"{result.converted:,} converted, {result.rejected:,} rejected → {result.rejects_path}")
     else:
         err.print(f"{result.converted:,} converted → {output}")
+
+
+# ---- subcommands living in their own modules (one import + one registration line each) ----
+# filter: curate/filters/command.py
+# generate: curate/generate/command.py
