@@ -39,7 +39,10 @@ def version_callback(value: bool) -> None:
 @app.callback()
 def main(
     version: Annotated[
-        bool, typer.Option("--version", callback=version_callback, is_eager=True, help="Show the version.")
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version."
+        ),
     ] = False,
 ) -> None:
     """Grow ([bold]generate[/]), audit ([bold]filter[/]) and reformat ([bold]convert[/]) instruction data."""
@@ -47,10 +50,15 @@ def main(
 
 @app.command()
 def convert(
-    input: Annotated[str, typer.Argument(help="File (.json/.jsonl/.parquet/.csv), save_to_disk dir or hub id.")],
+    input: Annotated[
+        str, typer.Argument(help="File (.json/.jsonl/.parquet/.csv), save_to_disk dir or hub id.")
+    ],
     output: Annotated[Path, typer.Argument(help="Output file; its extension picks the container.")],
     from_format: Annotated[
-        str | None, typer.Option("--from", help=f"Input format, detected from the fields if omitted: {FORMAT_HELP}.")
+        str | None,
+        typer.Option(
+            "--from", help=f"Input format, detected from the fields if omitted: {FORMAT_HELP}."
+        ),
     ] = None,
     to: Annotated[
         str | None,
@@ -61,10 +69,17 @@ def convert(
         ),
     ] = None,
     lang: Annotated[
-        str | None, typer.Option("--lang", help="Language code of the input (default: from a name like es.json).")
+        str | None,
+        typer.Option(
+            "--lang", help="Language code of the input (default: from a name like es.json)."
+        ),
     ] = None,
     strict: Annotated[
-        bool, typer.Option("--strict", help="Stop with exit 1 at the first malformed record instead of rejecting it.")
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stop with exit 1 at the first malformed record instead of rejecting it.",
+        ),
     ] = False,
 ) -> None:
     """Reformat an instruction set. Malformed records go to [bold]<OUTPUT stem>.rejects.jsonl[/] with file:line, field
@@ -75,13 +90,17 @@ def convert(
     from curate.convert import convert as run_convert
 
     try:
-        result = run_convert(input, str(output), from_format=from_format, to=to, lang=lang, strict=strict)
+        result = run_convert(
+            input, str(output), from_format=from_format, to=to, lang=lang, strict=strict
+        )
     except StrictError as e:
         fail(str(e))
     except (InputError, ValueError) as e:
         fail(str(e))
     if result.rejected:
-        err.print(f"{result.converted:,} converted, {result.rejected:,} rejected → {result.rejects_path}")
+        err.print(
+            f"{result.converted:,} converted, {result.rejected:,} rejected → {result.rejects_path}"
+        )
     else:
         err.print(f"{result.converted:,} converted → {output}")
 

@@ -34,9 +34,13 @@ class Record:
         """A conversation; a plain user → assistant exchange becomes a single-turn record."""
         roles = [m["role"] for m in messages]
         if roles == ["user", "assistant"]:
-            return cls(id=id, instruction=messages[0]["content"], output=messages[1]["content"], **kw)
+            return cls(
+                id=id, instruction=messages[0]["content"], output=messages[1]["content"], **kw
+            )
         first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
-        last_reply = next((m["content"] for m in reversed(messages) if m["role"] == "assistant"), "")
+        last_reply = next(
+            (m["content"] for m in reversed(messages) if m["role"] == "assistant"), ""
+        )
         return cls(id=id, instruction=first_user, output=last_reply, messages=messages, **kw)
 
     def to_messages(self) -> list[dict[str, str]]:

@@ -54,7 +54,9 @@ def render_chat_template(rec: Record, tokenizer: Any) -> tuple[str, str]:
         [*history, {"role": "assistant", "content": reply}], tokenize=False
     )
     if not full.startswith(prompt):
-        raise ValueError("the tokenizer's chat_template renders the prompt differently inside the full chat")
+        raise ValueError(
+            "the tokenizer's chat_template renders the prompt differently inside the full chat"
+        )
     return prompt, full[len(prompt) :]
 
 

@@ -16,7 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # tests/tiny_models.py
 def shared_data() -> Path:
     """../shared/data beside the project (real third-party data: tests may read it, the tool may not)."""
     if not SHARED_DATA.is_dir():
-        pytest.fail(f"{SHARED_DATA} is missing: tests need the team's shared data beside the project")
+        pytest.fail(
+            f"{SHARED_DATA} is missing: tests need the team's shared data beside the project"
+        )
     return SHARED_DATA
 
 

@@ -50,7 +50,9 @@ def build_tokenizer(vocab_size: int = 384):
     return fast
 
 
-def build_tiny_model(path: str | Path, arch: str = "llama", *, seed: int = 0, hidden: int = 64) -> Path:
+def build_tiny_model(
+    path: str | Path, arch: str = "llama", *, seed: int = 0, hidden: int = 64
+) -> Path:
     """Save a random-init ``llama`` or ``falcon`` model plus tokenizer into ``path``."""
     import torch
     from transformers import AutoModelForCausalLM, FalconConfig, LlamaConfig

@@ -24,5 +24,9 @@ def drop(reason: str, stage: str = "", **evidence: Any) -> Verdict:
 def rejected_row(rec: Record, verdict: Verdict) -> dict[str, Any]:
     """A dropped record, whole, plus why: one line of rejected.jsonl."""
     row = rec.to_dict()
-    row["reject"] = {"stage": verdict.stage, "reason": verdict.reason, "evidence": dict(verdict.evidence)}
+    row["reject"] = {
+        "stage": verdict.stage,
+        "reason": verdict.reason,
+        "evidence": dict(verdict.evidence),
+    }
     return row

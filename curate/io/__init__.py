@@ -58,9 +58,7 @@ def read_records(
     shape = canonical_shape(fmt) if fmt else None
     lang = lang or lang_from_path(path)
     stem = Path(path.partition(":")[0]).stem or "record"
-    count = 0
-    for row in iter_rows(path, hub_config=lang, split=split):
-        count += 1
+    for count, row in enumerate(iter_rows(path, hub_config=lang, split=split), 1):
         if row.data is not None and shape is None:
             shape = detect_shape(row.data)
             if shape is None:
@@ -74,7 +72,9 @@ def read_records(
             yield item
 
 
-def _records_of(row: Row, shape: str | None, fallback_id: str, lang: str | None) -> list[Record | Reject]:
+def _records_of(
+    row: Row, shape: str | None, fallback_id: str, lang: str | None
+) -> list[Record | Reject]:
     if row.reject is not None or row.data is None or shape is None:
         return [row.reject or Reject(row.source, "unreadable row", "", row.raw)]
     try:

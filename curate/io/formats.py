@@ -85,7 +85,9 @@ def _record_id(data: dict[str, Any], fallback: str) -> str:
     return fallback
 
 
-def _meta(data: dict[str, Any], used: set[str], source: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _meta(
+    data: dict[str, Any], used: set[str], source: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """(meta, fields-to-restore): the row's own meta, unknown keys, and provenance."""
     meta = data.get("meta")
     if meta is not None and not isinstance(meta, dict):
@@ -107,7 +109,9 @@ def _finish(rec: Record, restore: dict[str, Any], lang: str | None) -> Record:
     return rec
 
 
-def _messages(turns: Any, field: str, role_key: str, text_key: str, roles: dict[str, str]) -> list[dict[str, str]]:
+def _messages(
+    turns: Any, field: str, role_key: str, text_key: str, roles: dict[str, str]
+) -> list[dict[str, str]]:
     if not isinstance(turns, list) or not turns:
         raise FieldError(field, "expected a non-empty list of turns")
     out = []
@@ -117,7 +121,9 @@ def _messages(turns: Any, field: str, role_key: str, text_key: str, roles: dict[
             raise FieldError(where, f"expected an object, got {type(turn).__name__}")
         role = turn.get(role_key)
         if role not in roles:
-            raise FieldError(f"{where}.{role_key}", f"unknown role {role!r}; expected one of {sorted(roles)}")
+            raise FieldError(
+                f"{where}.{role_key}", f"unknown role {role!r}; expected one of {sorted(roles)}"
+            )
         text = turn.get(text_key)
         if not isinstance(text, str):
             raise FieldError(f"{where}.{text_key}", f"expected a string, got {type(text).__name__}")
@@ -127,7 +133,9 @@ def _messages(turns: Any, field: str, role_key: str, text_key: str, roles: dict[
     return out
 
 
-def read_alpaca(data: dict[str, Any], source: str, fallback_id: str, lang: str | None) -> list[Record]:
+def read_alpaca(
+    data: dict[str, Any], source: str, fallback_id: str, lang: str | None
+) -> list[Record]:
     """Alpaca, Bactrian-X (adds id) and our own Record JSONL (adds messages, lang, meta)."""
     used = {"instruction", "input", "output", "messages", "lang"}
     meta, restore = _meta(data, used, source)
@@ -149,7 +157,9 @@ def read_alpaca(data: dict[str, Any], source: str, fallback_id: str, lang: str |
     return [_finish(rec, restore, lang)]
 
 
-def read_dolly(data: dict[str, Any], source: str, fallback_id: str, lang: str | None) -> list[Record]:
+def read_dolly(
+    data: dict[str, Any], source: str, fallback_id: str, lang: str | None
+) -> list[Record]:
     meta, restore = _meta(data, {"instruction", "context", "response"}, source)
     rec = Record(
         id=_record_id(data, fallback_id),
@@ -161,7 +171,9 @@ def read_dolly(data: dict[str, Any], source: str, fallback_id: str, lang: str | 
     return [_finish(rec, restore, lang)]
 
 
-def read_seed(data: dict[str, Any], source: str, fallback_id: str, lang: str | None) -> list[Record]:
+def read_seed(
+    data: dict[str, Any], source: str, fallback_id: str, lang: str | None
+) -> list[Record]:
     """A self-instruct seed task: one Record per instance."""
     instruction = _text(data, "instruction", nonempty=True)
     instances = data.get("instances")
@@ -182,19 +194,25 @@ def read_seed(data: dict[str, Any], source: str, fallback_id: str, lang: str | N
         extra = {k: v for k, v in inst.items() if k not in ("input", "output")}
         if extra:
             meta["instance_extra"] = extra
-        rec = Record(id=f"{task_id}#{i}", instruction=instruction, input=inp, output=output, meta=meta)
+        rec = Record(
+            id=f"{task_id}#{i}", instruction=instruction, input=inp, output=output, meta=meta
+        )
         out.append(_finish(rec, restore, lang))
     return out
 
 
-def read_sharegpt(data: dict[str, Any], source: str, fallback_id: str, lang: str | None) -> list[Record]:
+def read_sharegpt(
+    data: dict[str, Any], source: str, fallback_id: str, lang: str | None
+) -> list[Record]:
     meta, restore = _meta(data, {"conversations"}, source)
     msgs = _messages(data.get("conversations"), "conversations", "from", "value", SHAREGPT_ROLES)
     rec = Record.from_messages(_record_id(data, fallback_id), msgs, meta=meta)
     return [_finish(rec, restore, lang)]
 
 
-def read_chatml(data: dict[str, Any], source: str, fallback_id: str, lang: str | None) -> list[Record]:
+def read_chatml(
+    data: dict[str, Any], source: str, fallback_id: str, lang: str | None
+) -> list[Record]:
     meta, restore = _meta(data, {"messages"}, source)
     msgs = _messages(data.get("messages"), "messages", "role", "content", {r: r for r in ROLES})
     rec = Record.from_messages(_record_id(data, fallback_id), msgs, meta=meta)
@@ -240,8 +258,9 @@ def write_dolly(rec: Record) -> dict[str, Any]:
         "instruction": rec.instruction,
         "context": rec.input,
         "response": rec.output,
-        "category": meta.pop("category", ""),
     }
+    if "category" in meta:
+        row["category"] = meta.pop("category")
     return _with_meta(row, meta)
 
 
@@ -279,7 +298,9 @@ def rows_from_records(shape: str, records: Iterable[Record]) -> Iterator[dict[st
         yield row
 
 
-def _store_lost_fields(rec: Record, row: dict[str, Any], from_row: Callable[..., list[Record]]) -> None:
+def _store_lost_fields(
+    rec: Record, row: dict[str, Any], from_row: Callable[..., list[Record]]
+) -> None:
     """Read the row back; whatever differs from the record goes to meta["_fields"]."""
     meta = row.get("meta", {})
     back = from_row(row, meta.get("source", ""), rec.id, None)[0]
@@ -307,7 +328,12 @@ def _seed_rows(records: Iterable[Record]) -> Iterator[dict[str, Any]]:
             yield task
         name = meta.pop("name", str(task_id))
         is_cls = meta.pop("is_classification", False)
-        task = {"id": task_id, "name": name, "instruction": rec.instruction, "instances": [instance]}
+        task = {
+            "id": task_id,
+            "name": name,
+            "instruction": rec.instruction,
+            "instances": [instance],
+        }
         task["is_classification"] = is_cls
         lost = {k: getattr(rec, k) for k in ("messages", "lang") if getattr(rec, k) is not None}
         if lost:

@@ -36,7 +36,9 @@ def container_of(path: str) -> str:
     """'jsonl', 'json', 'parquet', 'csv', 'hf-disk' or 'hub'; InputError when it is none of them."""
     p = Path(path)
     if p.is_dir():
-        if any((p / name).exists() for name in ("dataset_info.json", "state.json", "dataset_dict.json")):
+        if any(
+            (p / name).exists() for name in ("dataset_info.json", "state.json", "dataset_dict.json")
+        ):
             return "hf-disk"
         raise InputError(f"{path}: is a directory, not a save_to_disk dataset")
     if p.exists():
@@ -64,9 +66,13 @@ def _first_char(p: Path) -> str:
     return head[0]
 
 
-def iter_rows(path: str, *, hub_config: str | None = None, split: str | None = None) -> Iterator[Row]:
+def iter_rows(
+    path: str, *, hub_config: str | None = None, split: str | None = None
+) -> Iterator[Row]:
     kind = container_of(path)
-    if kind == "jsonl":
+    if kind == "jsonl" and Path(path).suffix.lower() == ".json":
+        yield from _json_object_rows(path)
+    elif kind == "jsonl":
         yield from _jsonl_rows(path)
     elif kind == "json":
         yield from _json_array_rows(path)
@@ -85,7 +91,12 @@ def _jsonl_rows(path: str) -> Iterator[Row]:
                 line = raw_bytes.decode("utf-8")
             except UnicodeDecodeError as e:
                 raw = raw_bytes.decode("utf-8", errors="replace").rstrip("\r\n")
-                yield Row(source, None, raw, Reject(source, f"undecodable bytes (not UTF-8) at byte {e.start}", "", raw))
+                yield Row(
+                    source,
+                    None,
+                    raw,
+                    Reject(source, f"undecodable bytes (not UTF-8) at byte {e.start}", "", raw),
+                )
                 continue
             line = line.lstrip("\ufeff") if lineno == 1 else line
             if not line.strip():
@@ -96,13 +107,37 @@ def _jsonl_rows(path: str) -> Iterator[Row]:
         raise InputError(f"{path}: no records (only blank lines)")
 
 
+def _json_object_rows(path: str) -> Iterator[Row]:
+    """A .json file that starts with '{': JSON Lines, or one pretty-printed object."""
+    rows = list(_jsonl_rows(path))
+    if all(row.reject is None for row in rows):
+        yield from rows
+        return
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        yield from rows  # genuinely JSON Lines with some broken lines
+        return
+    yield Row(f"{path}:1", data, "") if isinstance(data, dict) else rows[0]
+
+
 def _parse_json_object(source: str, text: str) -> Row:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as e:
-        return Row(source, None, text, Reject(source, f"invalid JSON: {e.msg} (column {e.colno})", "", text))
+        return Row(
+            source,
+            None,
+            text,
+            Reject(source, f"invalid JSON: {e.msg} (column {e.colno})", "", text),
+        )
     if not isinstance(data, dict):
-        return Row(source, None, text, Reject(source, f"expected a JSON object, got {type(data).__name__}", "", text))
+        return Row(
+            source,
+            None,
+            text,
+            Reject(source, f"expected a JSON object, got {type(data).__name__}", "", text),
+        )
     return Row(source, data, text)
 
 
@@ -124,7 +159,10 @@ def _json_array_rows(path: str) -> Iterator[Row]:
         try:
             data, end = _decoder.raw_decode(text, pos)
         except json.JSONDecodeError as e:
-            nxt = _next_item(text, e.pos, indent)
+            line_start = text.rfind(
+                "\n", pos, e.pos + 1
+            )  # the error may sit on the next item's line
+            nxt = _next_item(text, line_start if line_start != -1 else e.pos, indent)
             raw = text[pos:nxt].rstrip().rstrip(",").strip()
             yield Row(source, None, raw, Reject(source, f"invalid JSON: {e.msg}", "", raw))
             if nxt >= len(text):
@@ -134,9 +172,16 @@ def _json_array_rows(path: str) -> Iterator[Row]:
         raw = text[pos:end]
         if _SURROGATE.search(raw):
             clean = raw.encode("utf-8", errors="surrogateescape").decode("utf-8", errors="replace")
-            yield Row(source, None, clean, Reject(source, "undecodable bytes (not UTF-8)", "", clean))
+            yield Row(
+                source, None, clean, Reject(source, "undecodable bytes (not UTF-8)", "", clean)
+            )
         elif not isinstance(data, dict):
-            yield Row(source, None, raw, Reject(source, f"expected a JSON object, got {type(data).__name__}", "", raw))
+            yield Row(
+                source,
+                None,
+                raw,
+                Reject(source, f"expected a JSON object, got {type(data).__name__}", "", raw),
+            )
         else:
             yield Row(source, data, raw)
         pos = _skip_ws(text, end)
@@ -163,7 +208,7 @@ def _tabular_rows(path: str, kind: str) -> Iterator[Row]:
         if kind == "parquet":
             frame = pl.read_parquet(path)
         else:
-            frame = pl.read_csv(path, infer_schema=False, missing_utf8_is_empty_string=True)
+            frame = pl.read_csv(path, infer_schema=False, empty_string_is_null=False)
     except Exception as e:  # polars raises many types; the message is what the user needs
         raise InputError(f"{path}: cannot read {kind}: {e}") from e
     header = 2 if kind == "csv" else 1  # CSV data starts on line 2
@@ -180,14 +225,16 @@ def _frame_dicts(frame: Any) -> Iterator[dict[str, Any]]:
 def _decode_nested(source: str, data: dict[str, Any]) -> Row:
     for col in NESTED_COLUMNS:
         value = data.get(col)
-        if isinstance(value, str) and value[:1] in "[{":
+        if value is None or value == "":
+            data.pop(col, None)  # an empty cell: the column is unused in this row
+        elif isinstance(value, str) and value[0] in "[{":
             try:
                 data[col] = json.loads(value)
             except json.JSONDecodeError as e:
                 raw = json.dumps(data, ensure_ascii=False, default=str)
-                return Row(source, None, raw, Reject(source, f"invalid JSON in column: {e.msg}", col, raw))
-        elif value is None and col in data:
-            del data[col]
+                return Row(
+                    source, None, raw, Reject(source, f"invalid JSON in column: {e.msg}", col, raw)
+                )
     return Row(source, data, "")
 
 

@@ -17,7 +17,13 @@ from curate.io.formats import canonical_shape, rows_from_records
 from curate.io.sources import NESTED_COLUMNS
 from curate.records import Record
 
-CONTAINERS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".parquet": "parquet", ".csv": "csv"}
+CONTAINERS = {
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "json",
+    ".parquet": "parquet",
+    ".csv": "csv",
+}
 
 
 def resolve_output(path: str | Path, to: str | None) -> tuple[str, str]:

@@ -1,0 +1,58 @@
+"""Records → training text: exact renders of the shipped templates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from curate.records import Record
+from curate.render import render
+
+REC = Record("r1", "Say hello.", "to Ada", "Hello, Ada!")
+CHAT = Record.from_messages(
+    "c1",
+    [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Hi"},
+        {"role": "assistant", "content": "Hello."},
+        {"role": "user", "content": "Bye"},
+        {"role": "assistant", "content": "Goodbye."},
+    ],
+)
+
+
+def test_alpaca_exact() -> None:
+    assert render(REC, "alpaca") == (
+        "Below is an instruction that describes a task, paired with an input that provides further context. "
+        "Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\nSay hello.\n\n### Input:\nto Ada\n\n### Response:\n",
+        "Hello, Ada!",
+    )
+    no_input = Record("r2", "Say hello.", output="Hello!")
+    assert render(no_input, "alpaca")[0] == (
+        "Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n"
+        "### Instruction:\nSay hello.\n\n### Response:\n"
+    )
+
+
+def test_chatml_exact_multi_turn() -> None:
+    assert render(CHAT, "chatml") == (
+        "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+        "<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n",
+        "Goodbye.<|im_end|>",
+    )
+
+
+def test_tokenizer_chat_template(tiny_llama: Path) -> None:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_llama)
+    prompt, completion = render(REC, "tokenizer", tok)
+    assert prompt == "<|im_start|>user\nSay hello.\n\nto Ada<|im_end|>\n<|im_start|>assistant\n"
+    assert completion == "Hello, Ada!<|im_end|>\n"
+
+
+def test_unknown_template() -> None:
+    with pytest.raises(ValueError, match="unknown template"):
+        render(REC, "vicuna")
