@@ -1,0 +1,144 @@
+"""Decontamination: drop records that share a long word n-gram with an evaluation item.
+
+Words are normalised (lowercase, punctuation dropped: ``\\w+`` runs). Every n-gram (default
+13 words, as GPT-3's contamination study) of every eval item's whole text (instruction, input,
+output) is hashed into one dict; a record sharing any of them is rejected ``contaminated`` with
+the eval file, the eval item's id and the n-gram. Rule for short eval items: an item with fewer
+than ``ngram`` words is indexed as one n-gram of its full length, so a record containing the
+whole item word for word still matches.
+
+The index holds one int per distinct n-gram (Python's tuple hash, 64 bits). It is rebuilt in
+each process rather than pickled, because string hashes differ between processes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from curate.filters.verdict import KEEP, Verdict, drop
+from curate.io import InputError, read_records
+from curate.io.sources import container_of
+from curate.records import Record
+
+NAME = "decontam"
+WORD = re.compile(r"\w+")
+
+
+@dataclass
+class DecontamConfig:
+    enabled: bool = True
+    eval_sets: list[str] = field(default_factory=list)  # any format read_records knows
+    ngram: int = 13  # words per n-gram
+    min_short_words: int = 3  # eval items shorter than this are too generic to index
+
+
+def words_of(text: str) -> list[str]:
+    return WORD.findall(text.lower())
+
+
+def grams(words: list[str], n: int) -> Iterator[tuple[str, ...]]:
+    return zip(*(words[i:] for i in range(n)), strict=False)
+
+
+class EvalIndex:
+    """Hashed n-grams of the eval items → (eval file, eval id)."""
+
+    def __init__(self, eval_sets: list[str], n: int, min_short_words: int):
+        self.n = n
+        self.index: dict[int, tuple[str, str]] = {}
+        self.short_lengths: set[int] = set()
+        self.items: Counter[str] = Counter()
+        for path in eval_sets:
+            for item in read_records(path):
+                if isinstance(item, Record):
+                    self.add(path, item, min_short_words)
+
+    def add(self, path: str, item: Record, min_short_words: int) -> None:
+        words = words_of(item.text())
+        if len(words) < min_short_words:
+            return
+        self.items[path] += 1
+        if len(words) < self.n:
+            self.short_lengths.add(len(words))
+            self.index.setdefault(hash(tuple(words)), (path, item.id))
+            return
+        for g in grams(words, self.n):
+            self.index.setdefault(hash(g), (path, item.id))
+
+    def match(self, text: str) -> tuple[str, str, str] | None:
+        """(eval file, eval id, n-gram) of the first shared n-gram in ``text``, or None."""
+        words = words_of(text)
+        for k in (self.n, *sorted(self.short_lengths)):
+            if len(words) < k:
+                continue
+            hashes = [hash(g) for g in grams(words, k)]
+            if self.index.keys().isdisjoint(hashes):
+                continue
+            for i, h in enumerate(hashes):
+                if h in self.index:
+                    path, eval_id = self.index[h]
+                    return path, eval_id, " ".join(words[i : i + k])
+        return None
+
+
+def check_eval_sets(paths: list[str]) -> None:
+    """A missing or unreadable eval set is one clear error naming the option, before any work."""
+    for path in paths:
+        try:
+            container_of(path)
+        except InputError as e:
+            raise InputError(f"--eval-set {e}") from None
+
+
+class DecontamStage:
+    name: str = NAME
+
+    def __init__(self, cfg: DecontamConfig, **runtime: Any):
+        if cfg.ngram < 1:
+            raise ValueError(f"decontam.ngram: must be at least 1, got {cfg.ngram}")
+        check_eval_sets(cfg.eval_sets)
+        self.cfg = cfg
+        self._index: EvalIndex | None = None
+        self.hits: Counter[str] = Counter()
+        self.checked = 0
+
+    @property
+    def index(self) -> EvalIndex:
+        if self._index is None:
+            self._index = EvalIndex(self.cfg.eval_sets, self.cfg.ngram, self.cfg.min_short_words)
+        return self._index
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_index": None}
+
+    def check(self, rec: Record) -> Verdict:
+        found = self.index.match(rec.text())
+        if found is None:
+            return KEEP
+        path, eval_id, ngram = found
+        return drop("contaminated", NAME, eval_file=path, eval_id=eval_id, ngram=ngram)
+
+    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
+        active = self.cfg.enabled and bool(self.cfg.eval_sets)
+        for rec in records:
+            verdict = self.check(rec) if active else KEEP
+            self.checked += 1
+            if not verdict.keep:
+                self.hits[f"{verdict.evidence['eval_file']}#{verdict.evidence['eval_id']}"] += 1
+            yield rec, verdict
+
+    def summary(self) -> dict[str, Any]:
+        idx = self._index
+        return {
+            "eval_sets": list(self.cfg.eval_sets),
+            "ngram": self.cfg.ngram,
+            "eval_items": dict(idx.items) if idx else {},
+            "indexed_ngrams": len(idx.index) if idx else 0,
+            "checked": self.checked,
+            "contaminated": sum(self.hits.values()),
+            "top_eval_items": dict(self.hits.most_common(20)),
+        }

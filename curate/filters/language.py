@@ -1,0 +1,210 @@
+"""Language check: instruction and output must be in the expected language.
+
+Every record gets ``meta["lang_detected"]``. With an expected language (``LanguageConfig.lang``,
+from ``--lang`` or a Bactrian-X file name such as ``es.json``) a record whose instruction or
+output is confidently in another language is rejected ``lang-mismatch:<detected>``. Without one,
+languages are only detected and stored. Short texts, names, numbers, code and math are never
+classified; outputs of translation tasks are not checked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from curate.filters import language_detect as ld
+from curate.filters.language_batch import batch_langid
+from curate.filters.verdict import KEEP, Verdict, drop
+from curate.records import Record
+
+NAME = "language"
+
+# An instruction that asks for a translation (lowercased stems): its output is in another language
+# on purpose.
+TRANSLATION = (
+    "translat",
+    "traduc",
+    "tradui",
+    "traduç",
+    "traduz",
+    "übersetz",
+    "uebersetz",
+    "vertaal",
+    "översätt",
+    "oversæt",
+    "oversett",
+    "przetłumacz",
+    "перевед",
+    "перевод",
+    "翻译",
+    "翻譯",
+    "翻訳",
+    "번역",
+    "çevir",
+    "terjemah",
+    "dịch",
+    "ترجم",
+    "תרגמ",
+    "अनुवाद",
+    "แปล",
+)
+
+
+def asks_translation(instruction: str) -> bool:
+    low = instruction.lower()
+    return any(stem in low for stem in TRANSLATION)
+
+
+@dataclass
+class LanguageConfig:
+    enabled: bool = True
+    lang: str | None = None  # expected language (ISO 639-1); None: detect and store, never reject
+    max_chars: int = 300  # of cleaned text per field
+    min_letters: int = 15  # fewer letters: not classified
+    min_words: int = 4  # fewer ordinary (lowercase / uncased-script) words: not classified
+    confident: float = 0.97  # py3langid probability at which a mismatch needs no second opinion
+    verify: bool = True  # ask lingua when py3langid disagrees without being sure
+    verify_threshold: float = 0.8  # lingua confidence needed to reject
+    verify_candidates: list[str] = field(
+        default_factory=lambda: ["en", "es", "fr", "de", "it", "pt", "nl", "ru", "zh", "ja"]
+    )
+    skip_translation: bool = True  # outputs of "Translate …" instructions are not checked
+    batch_size: int = 1024  # texts classified together (records are still yielded one by one)
+
+
+class LanguageStage:
+    name: str = NAME
+
+    def __init__(self, cfg: LanguageConfig, **runtime: Any):
+        self.cfg = cfg
+        self.expected = ld.normalise_code(cfg.lang)
+        self.langs: Counter[str] = Counter()
+        self.detectors: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter()
+        self.texts = 0
+        self.seconds = 0.0
+
+    def _prepare(self, rec: Record) -> list[tuple[str, str | None]]:
+        """(field, cleaned text or None when too short / not prose) for the fields to check."""
+        fields = [("instruction", rec.instruction)]
+        if not (self.cfg.skip_translation and asks_translation(rec.instruction)):
+            fields.append(("output", rec.output))
+        out: list[tuple[str, str | None]] = []
+        for name, text in fields:
+            clean = ld.clean_for_detection(text, self.cfg.max_chars)
+            letters, words = ld.prose_size(clean)
+            enough = letters >= self.cfg.min_letters and words >= self.cfg.min_words
+            out.append((name, clean if enough else None))
+        return out
+
+    def _decide(self, clean: str, first: ld.Detection) -> ld.Detection:
+        """py3langid's answer, or lingua's among a few candidates when it contradicts ``lang`` unsure."""
+        exp = self.expected
+        if exp is None or first.lang in ld.NO_DETECTION or ld.same_language(exp, first.lang):
+            return first
+        if first.confidence >= self.cfg.confident or not self.cfg.verify:
+            return first
+        second = ld.lingua_detect(clean, {exp, first.lang, *self.cfg.verify_candidates})
+        return second if second is not None else first
+
+    def mismatch(self, det: ld.Detection) -> bool:
+        exp = self.expected
+        if exp is None or det.lang in ld.NO_DETECTION or ld.same_language(exp, det.lang):
+            return False
+        threshold = self.cfg.verify_threshold if det.detector == "lingua" else self.cfg.confident
+        return det.confidence >= threshold
+
+    def detect_many(self, texts: list[str]) -> list[ld.Detection]:
+        """Detections for cleaned texts: one numpy batch through py3langid, lingua on doubt."""
+        start = time.perf_counter()
+        firsts = [
+            ld.Detection(ld.normalise_code(lang) or "und", conf, "py3langid")
+            for lang, conf in batch_langid().classify(texts)
+        ]
+        found = [self._decide(text, first) for text, first in zip(texts, firsts, strict=True)]
+        self.seconds += time.perf_counter() - start
+        self.texts += len(texts)
+        return found
+
+    def check_chunk(self, recs: list[Record]) -> list[Verdict]:
+        """Verdicts for a chunk of records (texts classified together), stored meta["lang_detected"]."""
+        prepared = [self._prepare(rec) for rec in recs]
+        texts = [clean for fields in prepared for _, clean in fields if clean is not None]
+        detections = iter(self.detect_many(texts))
+        skipped = ld.Detection("und", 0.0, "skipped")
+        verdicts = []
+        for rec, fields in zip(recs, prepared, strict=True):
+            dets = [
+                (name, next(detections) if clean is not None else skipped) for name, clean in fields
+            ]
+            verdicts.append(self._verdict(rec, dets))
+        return verdicts
+
+    def _verdict(self, rec: Record, dets: list[tuple[str, ld.Detection]]) -> Verdict:
+        for _, det in dets:
+            self.detectors[det.detector] += 1
+        for name, det in dets:
+            if self.mismatch(det):
+                rec.meta["lang_detected"] = det.lang
+                conf = round(det.confidence, 3)
+                return drop(
+                    f"lang-mismatch:{det.lang}",
+                    NAME,
+                    field=name,
+                    detected=det.lang,
+                    confidence=conf,
+                )
+        rec.meta["lang_detected"] = _record_language([d for _, d in dets], self.expected)
+        return KEEP
+
+    def check(self, rec: Record) -> Verdict:
+        return self.check_chunk([rec])[0]
+
+    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
+        if not self.cfg.enabled:
+            for rec in records:
+                yield rec, KEEP
+            return
+        for chunk in _chunks(records, self.cfg.batch_size):
+            for rec, verdict in zip(chunk, self.check_chunk(chunk), strict=True):
+                self.langs[rec.meta["lang_detected"]] += 1
+                if not verdict.keep:
+                    self.rejected[verdict.reason] += 1
+                yield rec, verdict
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "expected": self.expected,
+            "detectors": "py3langid (numpy batch), lingua on doubt"
+            if self.cfg.verify
+            else "py3langid",
+            "languages": dict(self.langs.most_common()),
+            "rejected": dict(self.rejected.most_common()),
+            "texts_classified": self.texts,
+            "texts_by_detector": dict(self.detectors),
+            "texts_per_s": round(self.texts / self.seconds, 1) if self.seconds else None,
+        }
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _record_language(found: list[ld.Detection], expected: str | None) -> str:
+    """The record's language: the expected one if a field was in it, else the most confident."""
+    langs = [d for d in found if d.lang not in ld.NO_DETECTION]
+    if not langs:
+        return "und"
+    if expected is not None and any(ld.same_language(expected, d.lang) for d in langs):
+        return expected
+    return max(langs, key=lambda d: d.confidence).lang

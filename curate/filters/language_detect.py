@@ -1,0 +1,132 @@
+"""Language identification: py3langid first (fast, ships its model), lingua only on doubt.
+
+py3langid classifies ≈6,000 texts/s on one core; lingua is more accurate on short texts but
+slower, so it is asked only when py3langid disagrees with the expected language without being
+sure, and only among a few candidate languages (its models load in about a second).
+Text is cleaned first (code, URLs, numbers and formulas removed) and texts with too few
+ordinary words — labels, names, numbers, code — are not classified at all.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+CODE_BLOCK = re.compile(r"```.*?(```|$)|`[^`\n]*`", re.DOTALL)
+URL_OR_MAIL = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+\.\S+")
+# A token with a digit or a code/markup character is not language evidence.
+NOISE_TOKEN = re.compile(r"(?<!\S)\S*?[0-9_=<>{}\[\]()\\/|#@$%^*+~]\S*")
+SPACES = re.compile(r"\s+")
+LETTER_RUN = re.compile(r"[^\W\d_]{2,}")
+NO_DETECTION = ("und", "zxx")
+
+# Codes that name one macro-language or mutually intelligible variants.
+EQUIVALENT = {
+    "no": ("nb", "nn"),
+    "nb": ("no", "nn"),
+    "nn": ("no", "nb"),
+    "ms": ("id",),
+    "id": ("ms",),
+    "hr": ("bs", "sr"),
+    "bs": ("hr", "sr"),
+    "sr": ("hr", "bs"),
+    "zh": ("wuu", "yue"),
+    "fil": ("tl",),
+    "tl": ("fil",),
+}
+
+
+class Detection(NamedTuple):
+    lang: str  # ISO 639-1 where one exists, else the detector's code; "und" = not classified
+    confidence: float
+    detector: str  # "py3langid", "lingua" or "skipped"
+
+
+def clean_for_detection(text: str, max_chars: int) -> str:
+    """The prose of a text: code, URLs, numbers and formulas dropped, at most ``max_chars``."""
+    text = text[: max_chars * 2]
+    if "`" in text:
+        text = CODE_BLOCK.sub(" ", text)
+    if "://" in text or "www." in text or "@" in text:
+        text = URL_OR_MAIL.sub(" ", text)
+    return " ".join(NOISE_TOKEN.sub(" ", text).split())[:max_chars]
+
+
+def prose_size(text: str) -> tuple[int, int]:
+    """(letters, ordinary words): lowercase words count (names, acronyms, German nouns aside),
+    and in scripts without case (Chinese, Arabic, Hindi …) one word per two letters."""
+    letters = words = 0
+    for run in LETTER_RUN.findall(text):
+        letters += len(run)
+        first = run[0]
+        if first.islower():
+            words += 1
+        elif not first.isupper():
+            words += max(1, len(run) // 2)
+    return letters, words
+
+
+def normalise_code(code: str | None) -> str | None:
+    """``pt_BR`` → ``pt``, ``zh-Hans`` → ``zh``, ``spa`` → ``es``; None stays None."""
+    if not code:
+        return None
+    base = re.split(r"[_\-]", code.strip())[0].lower()
+    if len(base) == 3:
+        return _iso3_to_iso1().get(base, base)
+    return base
+
+
+@lru_cache(maxsize=1)
+def _iso3_to_iso1() -> dict[str, str]:
+    from lingua import Language
+
+    return {
+        lang.iso_code_639_3.name.lower(): lang.iso_code_639_1.name.lower()
+        for lang in Language.all()
+    }
+
+
+@lru_cache(maxsize=1)
+def py3langid_model() -> Any:
+    """The bundled py3langid model with normalised probabilities (loaded once per process)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+@lru_cache(maxsize=1)
+def lingua_languages() -> dict[str, Any]:
+    from lingua import Language
+
+    return {lang.iso_code_639_1.name.lower(): lang for lang in Language.all()}
+
+
+@lru_cache(maxsize=32)
+def lingua_detector(codes: frozenset[str]) -> Any:
+    """A lingua detector restricted to ``codes`` (built once per candidate set and process)."""
+    from lingua import LanguageDetectorBuilder
+
+    langs = [lingua_languages()[c] for c in sorted(codes)]
+    return LanguageDetectorBuilder.from_languages(*langs).build()
+
+
+def py3langid_detect(text: str) -> Detection:
+    lang, conf = py3langid_model().classify(text)
+    return Detection(normalise_code(lang) or "und", float(conf), "py3langid")
+
+
+def lingua_detect(text: str, candidates: set[str]) -> Detection | None:
+    """lingua's best guess among the candidates it knows, or None when fewer than two remain."""
+    codes = frozenset(c for c in candidates if c in lingua_languages())
+    if len(codes) < 2:
+        return None
+    values = lingua_detector(codes).compute_language_confidence_values(text)
+    if not values:
+        return None
+    best = values[0]
+    return Detection(best.language.iso_code_639_1.name.lower(), float(best.value), "lingua")
+
+
+def same_language(a: str, b: str) -> bool:
+    return a == b or b in EQUIVALENT.get(a, ())

@@ -1,0 +1,244 @@
+"""Quality heuristics: each one switchable, each with its own reason id.
+
+Instruction checks (``check_instruction``, also used by the generate loop): word-count bounds,
+self-instruct's keyword blacklist, a start that is not a letter. Output checks: empty or
+placeholder, refusal / AI disclaimer, echo of the instruction or input, degenerate repetition,
+cut off mid-sentence; and Dolly categories that need a context but have none.
+
+A multi-turn record is checked on its first user turn as the instruction and on every
+assistant turn as an output (echo against the user turn before it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, NamedTuple
+
+from curate.filters import quality_checks as qc
+from curate.filters.quality_patterns import (
+    ABOUT_AI,
+    BLACKLIST,
+    CONTEXT_CATEGORIES,
+    DISCLAIMERS,
+    PLACEHOLDERS,
+    REFUSALS,
+    blacklist_pattern,
+)
+from curate.filters.verdict import KEEP, Verdict, drop
+from curate.records import Record
+
+NAME = "quality"
+
+
+@dataclass
+class QualityConfig:
+    enabled: bool = True
+    # empty or placeholder output ("", "N/A", "<nooutput>", "none", whitespace …) → "empty-output"
+    empty_output: bool = True
+    placeholders: list[str] = field(default_factory=lambda: list(PLACEHOLDERS))
+    # instruction word count outside [min, max] → "instruction-too-short" / "instruction-too-long"
+    instruction_length: bool = True
+    min_instruction_words: int = 3
+    max_instruction_words: int = 150
+    # a blacklisted word in the instruction → "blacklist:<word>"
+    blacklist: bool = True
+    blacklist_words: list[str] = field(default_factory=lambda: list(BLACKLIST))
+    # instruction not starting with a letter → "bad-start"
+    bad_start: bool = True
+    allow_inverted_start: bool = True  # "¿Qué …?", "¡Escribe …!"
+    allow_digit_start: bool = False  # self-instruct rejects "3 ways to …"
+    # refusal or AI disclaimer starting within the first `refusal_window` characters → "refusal"
+    refusal: bool = True
+    refusal_phrases: list[str] = field(default_factory=lambda: list(REFUSALS))
+    disclaimer_phrases: list[str] = field(
+        default_factory=lambda: list(DISCLAIMERS)
+    )  # skipped when the
+    # instruction is about AI ("Pretend to be an AI language model …")
+    refusal_window: int = 80
+    # output = instruction (+ at most `echo_max_extra_words`), or output = input → "echo"
+    echo: bool = True
+    echo_max_extra_words: int = 3
+    # repeated sentences / repeated word n-grams (Gopher) → "repetition"
+    repetition: bool = True
+    max_duplicate_sentences: float = 0.4
+    min_sentences: int = 4
+    repetition_ngram: int = 10
+    max_duplicate_ngram_chars: float = 0.5
+    repetition_min_words: int = 50
+    # long prose output ending on a lowercase word → "truncated"
+    truncated: bool = True
+    truncated_min_words: int = 20
+    truncated_min_last_line_words: int = 5
+    # meta["category"] needs a context but the input is empty → "missing-context"
+    missing_context: bool = True
+    context_categories: list[str] = field(default_factory=lambda: list(CONTEXT_CATEGORIES))
+
+
+class _Compiled(NamedTuple):
+    """Lookups and patterns built once per distinct config (a worker process builds its own)."""
+
+    placeholders: frozenset[str]
+    blacklist: re.Pattern[str] | None
+    refusals: tuple[str, ...]
+    disclaimers: tuple[str, ...]
+    categories: frozenset[str]
+
+
+@lru_cache(maxsize=16)
+def _compile(
+    placeholders: tuple[str, ...],
+    blacklist: tuple[str, ...],
+    refusals: tuple[str, ...],
+    disclaimers: tuple[str, ...],
+    cats: tuple[str, ...],
+) -> _Compiled:
+    return _Compiled(
+        frozenset(p.strip().lower() for p in placeholders),
+        blacklist_pattern(blacklist) if blacklist else None,
+        tuple(p.lower().replace("’", "'") for p in refusals),
+        tuple(p.lower().replace("’", "'") for p in disclaimers),
+        frozenset(cats),
+    )
+
+
+def _compiled(cfg: QualityConfig) -> _Compiled:
+    return _compile(
+        tuple(cfg.placeholders),
+        tuple(cfg.blacklist_words),
+        tuple(cfg.refusal_phrases),
+        tuple(cfg.disclaimer_phrases),
+        tuple(cfg.context_categories),
+    )
+
+
+def first_blacklisted(text: str, pattern: re.Pattern[str], words: list[str]) -> str | None:
+    """The first blacklisted word by position, in its listed (singular) form."""
+    m = pattern.search(text)
+    if m is None:
+        return None
+    return words[m.lastindex - 1] if m.lastindex else m.group(0).lower()
+
+
+def check_instruction(text: str, cfg: QualityConfig) -> Verdict:
+    """Instruction-only checks: length bounds, blacklist, bad start."""
+    if cfg.instruction_length:
+        n = qc.word_count(text)
+        if n < cfg.min_instruction_words:
+            return drop("instruction-too-short", NAME, words=n, min=cfg.min_instruction_words)
+        if n > cfg.max_instruction_words:
+            return drop("instruction-too-long", NAME, words=n, max=cfg.max_instruction_words)
+    pattern = _compiled(cfg).blacklist
+    if cfg.blacklist and pattern is not None:
+        word = first_blacklisted(text, pattern, cfg.blacklist_words)
+        if word is not None:
+            return drop(f"blacklist:{word}", NAME, word=word)
+    if cfg.bad_start:
+        ev = qc.bad_start(text, cfg.allow_inverted_start, cfg.allow_digit_start)
+        if ev is not None:
+            return drop("bad-start", NAME, **ev)
+    return KEEP
+
+
+def _exchanges(rec: Record) -> list[tuple[str, str, int | None]]:
+    """(prompt, reply, turn index) for every assistant turn; one exchange for a single-turn record."""
+    if rec.messages is None:
+        return [(rec.instruction, rec.output, None)]
+    out, prompt = [], ""
+    for i, m in enumerate(rec.messages):
+        if m["role"] == "user":
+            prompt = m["content"]
+        elif m["role"] == "assistant":
+            out.append((prompt, m["content"], i))
+    return out or [(rec.instruction, "", None)]
+
+
+def _refusals(c: _Compiled, prompt: str) -> tuple[str, ...]:
+    return c.refusals if ABOUT_AI.search(prompt) else c.refusals + c.disclaimers
+
+
+def check_output(
+    output: str, prompt: str, input: str, cfg: QualityConfig, turn: int | None = None
+) -> Verdict:
+    """Output checks on one reply: empty, refusal, echo, repetition, truncation."""
+    c = _compiled(cfg)
+    at = {} if turn is None else {"turn": turn}
+    checks: list[tuple[bool, str, Any]] = [
+        (cfg.empty_output, "empty-output", lambda: qc.placeholder(output, c.placeholders)),
+        (
+            cfg.refusal,
+            "refusal",
+            lambda: qc.refusal(output, _refusals(c, prompt), cfg.refusal_window),
+        ),
+        (cfg.echo, "echo", lambda: qc.echo(output, prompt, input, cfg.echo_max_extra_words)),
+        (
+            cfg.repetition,
+            "repetition",
+            lambda: qc.repetition(
+                output,
+                cfg.max_duplicate_sentences,
+                cfg.min_sentences,
+                cfg.repetition_ngram,
+                cfg.max_duplicate_ngram_chars,
+                cfg.repetition_min_words,
+            ),
+        ),
+        (
+            cfg.truncated,
+            "truncated",
+            lambda: qc.truncated(
+                output, cfg.truncated_min_words, cfg.truncated_min_last_line_words
+            ),
+        ),
+    ]
+    for enabled, reason, run in checks:
+        if enabled:
+            ev = run()
+            if ev is not None:
+                return drop(reason, NAME, **ev, **at)
+    return KEEP
+
+
+def check_record(rec: Record, cfg: QualityConfig) -> Verdict:
+    """Every enabled heuristic, cheapest and most certain first; the first failure is the verdict."""
+    exchanges = _exchanges(rec)
+    if cfg.empty_output:
+        for _, reply, turn in exchanges:
+            ev = qc.placeholder(reply, _compiled(cfg).placeholders)
+            if ev is not None:
+                return drop("empty-output", NAME, **ev, **({} if turn is None else {"turn": turn}))
+    if cfg.missing_context and not rec.input.strip():
+        category = rec.meta.get("category")
+        if isinstance(category, str) and category in _compiled(cfg).categories:
+            return drop("missing-context", NAME, category=category)
+    verdict = check_instruction(rec.instruction, cfg)
+    if not verdict.keep:
+        return verdict
+    for i, (prompt, reply, turn) in enumerate(exchanges):
+        verdict = check_output(reply, prompt, rec.input if i == 0 else "", cfg, turn)
+        if not verdict.keep:
+            return verdict
+    return KEEP
+
+
+class QualityStage:
+    name: str = NAME
+
+    def __init__(self, cfg: QualityConfig, **runtime: Any):
+        self.cfg = cfg
+        self.counts: Counter[str] = Counter()
+        self.seen = 0
+
+    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
+        for rec in records:
+            verdict = check_record(rec, self.cfg) if self.cfg.enabled else KEEP
+            self.seen += 1
+            if not verdict.keep:
+                self.counts[verdict.reason] += 1
+            yield rec, verdict
+
+    def summary(self) -> dict[str, Any]:
+        return {"checked": self.seen, "rejected": dict(self.counts.most_common())}

@@ -1,0 +1,216 @@
+"""Toxicity: detoxify scores per label, batched; the bundled profanity check when offline.
+
+A record is scored on all its text (instruction, input, output; every turn of a conversation),
+truncated to ``max_chars``. Scores go to ``meta["toxicity"]`` ({label: score}) on every record,
+kept or not; a record with a label at or above its threshold is rejected ``toxic:<label>``
+(the highest-scoring such label). When detoxify cannot be had (offline, no checkpoint) the
+stage says so once, before any work, and falls back to alt-profanity-check (``toxic:profanity``).
+With ``prefilter`` the profanity check also runs in front of detoxify: what it flags is
+rejected without a detoxify pass.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from curate.filters import toxicity_models as tm
+from curate.filters.verdict import KEEP, Verdict, drop
+from curate.records import Record
+
+NAME = "toxicity"
+HIST_BINS = 20
+FIX_HINT = (
+    "pass --toxicity-checkpoint PATH (a detoxify .ckpt) and --toxicity-config-dir DIR "
+    "(its tokenizer/config directory) to use detoxify offline"
+)
+
+
+def _default_thresholds() -> dict[str, float]:
+    labels = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
+    return {label: 0.5 for label in (*labels, "sexual_explicit")}
+
+
+@dataclass
+class ToxicityConfig:
+    enabled: bool = True
+    model: str = "original"  # detoxify model: original | unbiased | multilingual
+    checkpoint: str | None = None  # local detoxify checkpoint (.ckpt); else detoxify downloads it
+    huggingface_config_path: str | None = None  # tokenizer/config directory for the checkpoint
+    device: str = "cpu"
+    torch_threads: int = 1  # on 2 cores one thread was 10-50x faster than two for small models
+    batch_size: int = 64
+    thresholds: dict[str, float] = field(default_factory=_default_thresholds)
+    default_threshold: float = 0.5  # labels not in `thresholds`
+    max_chars: int = 2000
+    prefilter: bool = False  # profanity check in front of detoxify
+    profanity_threshold: float = 0.85
+    connect_timeout: float = 3.0  # seconds for the "can detoxify be downloaded" test
+
+
+class ToxicityStage:
+    name: str = NAME
+
+    def __init__(
+        self,
+        cfg: ToxicityConfig,
+        *,
+        progress: bool = True,
+        log: Callable[[str], None] | None = None,
+        **runtime: Any,
+    ):
+        if cfg.model not in tm.DETOXIFY_MODELS:
+            raise ValueError(
+                f"toxicity.model: {cfg.model!r} is not one of {', '.join(tm.DETOXIFY_MODELS)}"
+            )
+        self.cfg = cfg
+        self.progress = progress
+        self.log = log or (lambda msg: print(msg, file=sys.stderr))
+        self.rejected: Counter[str] = Counter()
+        self.hist: dict[str, list[int]] = {}
+        self.texts = 0
+        self.seconds = 0.0
+        self.detox: tm.DetoxifyScorer | None = None
+        self.profanity: tm.ProfanityScorer | None = None
+        self.fallback: str | None = None
+        if cfg.enabled:
+            self._load()
+
+    def _load(self) -> None:
+        cfg = self.cfg
+        tm.check_paths(cfg.checkpoint, cfg.huggingface_config_path)
+        self.fallback = tm.detoxify_unavailable(cfg.model, cfg.checkpoint, cfg.connect_timeout)
+        if self.fallback is not None:
+            self.log(
+                f"toxicity: detoxify unavailable ({self.fallback}); using alt-profanity-check. {FIX_HINT}."
+            )
+        else:
+            self.detox = tm.DetoxifyScorer(
+                cfg.model,
+                cfg.checkpoint,
+                cfg.huggingface_config_path,
+                cfg.device,
+                cfg.torch_threads,
+            )
+        if self.detox is None or cfg.prefilter:
+            self.profanity = tm.ProfanityScorer()
+
+    @property
+    def model_name(self) -> str:
+        if self.detox is None:
+            return f"alt-profanity-check (detoxify unavailable: {self.fallback})"
+        return self.detox.name + (
+            " behind alt-profanity-check prefilter" if self.cfg.prefilter else ""
+        )
+
+    def threshold(self, label: str) -> float:
+        if label == "profanity":
+            return self.cfg.profanity_threshold
+        return self.cfg.thresholds.get(label, self.cfg.default_threshold)
+
+    def verdict(self, scores: dict[str, float]) -> Verdict:
+        over = [(s, label) for label, s in scores.items() if s >= self.threshold(label)]
+        if not over:
+            return KEEP
+        score, label = max(over)
+        return drop(f"toxic:{label}", NAME, toxicity=round(score, 4), label=label)
+
+    def score_batch(self, texts: list[str]) -> list[dict[str, float]]:
+        """Scores per text: profanity (prefilter or fallback), detoxify for the rest."""
+        start = time.perf_counter()
+        scores: list[dict[str, float]] = [{} for _ in texts]
+        todo = list(range(len(texts)))
+        if self.profanity is not None:
+            for i, s in enumerate(self.profanity.score(texts)):
+                scores[i] = s
+            if self.detox is not None:
+                todo = [i for i in todo if scores[i]["profanity"] < self.cfg.profanity_threshold]
+        if self.detox is not None:
+            for i, s in zip(todo, self.detox.score([texts[i] for i in todo]), strict=True):
+                scores[i] = {**scores[i], **s}
+        self.seconds += time.perf_counter() - start
+        self.texts += len(texts)
+        return scores
+
+    def _record(self, rec: Record, scores: dict[str, float]) -> Verdict:
+        rec.meta["toxicity"] = {k: round(v, 4) for k, v in scores.items()}
+        for label, s in scores.items():
+            bins = self.hist.setdefault(label, [0] * HIST_BINS)
+            bins[min(int(s * HIST_BINS), HIST_BINS - 1)] += 1
+        verdict = self.verdict(scores)
+        if not verdict.keep:
+            self.rejected[verdict.reason] += 1
+        return verdict
+
+    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
+        if not self.cfg.enabled:
+            for rec in records:
+                yield rec, KEEP
+            return
+        with _progress(self.progress, self.model_name) as advance:
+            for chunk in _chunks(records, self.cfg.batch_size):
+                texts = [rec.text()[: self.cfg.max_chars] for rec in chunk]
+                for rec, scores in zip(chunk, self.score_batch(texts), strict=True):
+                    yield rec, self._record(rec, scores)
+                advance(len(chunk))
+
+    def summary(self) -> dict[str, Any]:
+        edges = [round(i / HIST_BINS, 3) for i in range(HIST_BINS + 1)]
+        return {
+            "model": self.model_name,
+            "thresholds": {label: self.threshold(label) for label in self.hist},
+            "rejected": dict(self.rejected.most_common()),
+            "texts_scored": self.texts,
+            "texts_per_s": round(self.texts / self.seconds, 1) if self.seconds else None,
+            "batch_size": self.cfg.batch_size,
+            "histogram": {"bin_edges": edges, "counts": self.hist},
+        }
+
+
+def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    chunk: list[Record] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+class _progress:
+    """A rich progress bar counting records (total unknown: the input is streamed)."""
+
+    def __init__(self, enabled: bool, model: str):
+        self.enabled, self.model = enabled, model
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[int], None]:
+        if not self.enabled:
+            return lambda n: None
+        from rich.progress import (
+            MofNCompleteColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bar = Progress(
+            SpinnerColumn(),
+            TextColumn("toxicity [dim]{task.description}"),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task(self.model, total=None)
+        return lambda n: self.bar.advance(task, n)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,119 @@
+"""The vectorised MinHash + LSH path agrees with datasketch, the reference implementation."""
+
+from __future__ import annotations
+
+import itertools
+import random
+
+import numpy as np
+import pytest
+from datasketch import MinHash, MinHashLSH
+from datasketch.lsh import _optimal_param
+
+from curate.filters import minhash as mh
+from curate.filters.dedup_sketch import ShingleSpec, sketch_texts
+from curate.filters.dedup_text import chars, words
+from curate.io import read_records
+
+
+def _shingles(tokens: list[str], n: int, hasher) -> list[tuple[int, ...]]:
+    """Token-hash tuples of the n-grams, as datasketch will see them (pure Python)."""
+    th = [hasher(t) for t in tokens]
+    if len(th) < n:
+        return [tuple(th)] if th else []
+    return [tuple(th[k : k + n]) for k in range(len(th) - n + 1)]
+
+
+def _datasketch(shingles: list[tuple[int, ...]], num_perm: int = 128, seed: int = 1) -> MinHash:
+    m = MinHash(num_perm=num_perm, seed=seed, hashfunc=mh.shingle_hash32)
+    m.update_batch(shingles)
+    return m
+
+
+@pytest.fixture(scope="module")
+def toolformer_texts(shared_data) -> list[str]:
+    path = shared_data / "gpteacher" / "toolformer.json"
+    return [r.text() for r in itertools.islice(read_records(str(path)), 800)]
+
+
+def test_permutations_are_datasketch_s() -> None:
+    a, b = mh.permutations(128, seed=7)
+    ref = MinHash(num_perm=128, seed=7).permutations
+    assert np.array_equal(a, ref[0]) and np.array_equal(b, ref[1])
+
+
+def test_word_signatures_equal_datasketch_hashvalues(project_data, toolformer_texts) -> None:
+    texts = [r.text() for r in read_records(str(project_data / "samples" / "defects.jsonl"))]
+    texts += toolformer_texts[:150] + ["", "two words"]  # empty and shorter-than-n texts too
+    sk = sketch_texts(texts, [False] * len(texts), ShingleSpec())
+    for k, text in enumerate(texts):
+        shingles = _shingles(words(text), 5, mh.word_hash)
+        ref = _datasketch(shingles)
+        assert np.array_equal(sk.sig[k], ref.hashvalues), k
+        mine = sk.shingles[sk.offsets[k] : sk.offsets[k + 1]]
+        assert mine.tolist() == sorted({mh.shingle_hash32(s) for s in shingles})
+
+
+def test_char_signatures_equal_datasketch_hashvalues() -> None:
+    texts = [
+        "机器学习是人工智能的一个分支，它使计算机能够从数据中学习。",
+        "日本語の文章です。",
+        "猫",
+    ]
+    sk = sketch_texts(texts, [True] * len(texts), ShingleSpec(char_ngram=3, num_perm=64, seed=3))
+    for k, text in enumerate(texts):
+        ref = _datasketch(_shingles(list(chars(text)), 3, mh.char_hash), num_perm=64, seed=3)
+        assert np.array_equal(sk.sig[k], ref.hashvalues)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7, 0.85])
+def test_band_params_equal_datasketch(threshold: float) -> None:
+    assert mh.optimal_param(threshold, 128) == _optimal_param(threshold, 128, 0.5, 0.5)
+    lsh = MinHashLSH(threshold=threshold, num_perm=128)
+    assert mh.optimal_param(threshold, 128) == (lsh.b, lsh.r)
+
+
+@pytest.mark.parametrize("threshold", [0.5, 0.7])
+def test_lsh_candidates_equal_datasketch(toolformer_texts, threshold: float) -> None:
+    texts = toolformer_texts
+    sk = sketch_texts(texts, [False] * len(texts), ShingleSpec())
+    bands, rows = mh.optimal_param(threshold, 128)
+    i, j, capped = mh.candidate_pairs(mh.band_keys(sk.sig, bands, rows))
+    ours = set(zip(i.tolist(), j.tolist(), strict=True))
+
+    lsh = MinHashLSH(num_perm=128, params=(bands, rows))
+    minhashes = [_datasketch(_shingles(words(t), 5, mh.word_hash)) for t in texts]
+    with lsh.insertion_session() as session:
+        for k, m in enumerate(minhashes):
+            session.insert(k, m)
+    theirs = {
+        (min(k, o), max(k, o)) for k, m in enumerate(minhashes) for o in lsh.query(m) if o != k
+    }
+    assert capped == 0 and len(ours) > 100  # real candidates, not an empty agreement
+    assert ours == theirs
+
+
+def test_big_bucket_is_capped_to_chain_and_star() -> None:
+    keys = np.zeros((50, 2), dtype=np.uint64)  # everyone shares every band
+    i, j, capped = mh.candidate_pairs(keys, max_bucket=10)
+    assert capped == 2
+    pairs = set(zip(i.tolist(), j.tolist(), strict=True))
+    assert len(pairs) == 49 + 48  # star (0, k) + chain (k-1, k), (0, 1) counted once
+    assert all(a < b for a, b in pairs)
+
+
+def test_exact_and_estimated_jaccard(toolformer_texts) -> None:
+    sk = sketch_texts(toolformer_texts, [False] * len(toolformer_texts), ShingleSpec())
+    rng = random.Random(0)
+    n = len(toolformer_texts)
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(300)] + [(0, 0), (3, 4)]
+    i, j = (np.array(x) for x in zip(*pairs, strict=True))
+    exact = mh.exact_jaccard(sk.shingles, sk.offsets, i, j)
+    est = mh.estimated_jaccard(sk.sig, i, j)
+    for (a, b), e, s in zip(pairs, exact, est, strict=True):
+        sa = set(sk.shingles[sk.offsets[a] : sk.offsets[a + 1]].tolist())
+        sb = set(sk.shingles[sk.offsets[b] : sk.offsets[b + 1]].tolist())
+        assert e == pytest.approx(len(sa & sb) / len(sa | sb), abs=1e-6)
+        ref_a = MinHash(num_perm=128, hashvalues=sk.sig[a], scheme="affine32")
+        ref_b = MinHash(num_perm=128, hashvalues=sk.sig[b], scheme="affine32")
+        assert s == pytest.approx(ref_a.jaccard(ref_b), abs=1e-6)
