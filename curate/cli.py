@@ -106,5 +106,7 @@ def convert(
 
 
 # ---- subcommands living in their own modules (one import + one registration line each) ----
-# filter: curate/filters/command.py
+from curate.filters.command import filter_command  # noqa: E402
+
+app.command("filter")(filter_command)
 # generate: curate/generate/command.py

@@ -1,0 +1,169 @@
+"""`curate filter` at scale: 1,000,000 synthetic records through every stage but toxicity.
+
+The records are deterministically mutated copies of ../shared/data (word swaps, drops and
+insertions with a seeded RNG): some verbatim copies, some lightly edited (near-duplicates), most
+heavily edited (new records). They are written to a temp JSONL and streamed through the real
+pipeline (the same code path as the CLI), with the Self-Instruct human-eval set as --eval-set.
+
+    python bench/filter_scale.py --records 1000000 --workers 2
+
+Goal (issue 4): ≤ 5 minutes and ≤ 4 GB peak RSS on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared" / "data"
+sys.path.insert(0, str(ROOT))
+
+from curate.filters.config import FilterConfig  # noqa: E402
+from curate.filters.pipeline import run_filter  # noqa: E402
+from curate.io import read_records  # noqa: E402
+from curate.records import Record  # noqa: E402
+
+SOURCES = [
+    "gpteacher/toolformer.json",
+    "gpteacher/roleplay.json",
+    "gsm8k/gsm_8k_train.json",
+    "self-instruct/seed_tasks.jsonl",
+]
+EVAL_SET = SHARED / "self-instruct" / "user_oriented_instructions.jsonl"
+# share of generated records: verbatim copy, light edit (1-3 word edits), heavy edit (~35% of words)
+MIX = (0.05, 0.20, 0.75)
+
+
+def load_bases() -> list[Record]:
+    bases = []
+    for name in SOURCES:
+        bases += [r for r in read_records(str(SHARED / name)) if isinstance(r, Record)]
+    return bases
+
+
+def mutate(words: list[str], edits: int, rng: random.Random, vocab: list[str]) -> list[str]:
+    out = list(words)
+    for _ in range(edits):
+        op = rng.random()
+        i = rng.randrange(len(out)) if out else 0
+        if op < 0.34 and len(out) > 1:
+            j = rng.randrange(len(out))
+            out[i], out[j] = out[j], out[i]
+        elif op < 0.67 and len(out) > 1:
+            del out[i]
+        else:
+            out.insert(i, rng.choice(vocab))
+    return out
+
+
+def synth_row(n: int, base: Record, rng: random.Random, vocab: list[str]) -> dict[str, str]:
+    kind = rng.random()
+    row = {
+        "id": f"syn-{n}",
+        "instruction": base.instruction,
+        "input": base.input,
+        "output": base.output,
+    }
+    if kind < MIX[0]:
+        return row
+    for key in ("instruction", "output"):
+        words = row[key].split()
+        if not words:
+            continue
+        edits = rng.randint(1, 3) if kind < MIX[0] + MIX[1] else max(1, int(0.35 * len(words)))
+        if key == "instruction" and kind < MIX[0] + MIX[1]:
+            continue  # light edits touch the output only
+        row[key] = " ".join(mutate(words, edits, rng, vocab))
+    return row
+
+
+def generate(path: Path, records: int, seed: int = 0) -> None:
+    bases = load_bases()
+    rng = random.Random(seed)
+    vocab = sorted({w for b in bases[:2000] for w in b.output.split()})
+    with path.open("w", encoding="utf-8") as f:
+        for n in range(records):
+            base = bases[rng.randrange(len(bases))]
+            f.write(json.dumps(synth_row(n, base, rng, vocab), ensure_ascii=False) + "\n")
+
+
+def peak_rss_mb() -> tuple[float, float]:
+    """(this process, the largest child) peak resident set size in MB (Linux reports KB)."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return own, child
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--records", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--keep-dir", type=Path, help="write the filter outputs here (default: a temp dir)"
+    )
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="filter-scale-") as tmp:
+        data = Path(tmp) / "synthetic.jsonl"
+        t = time.perf_counter()
+        generate(data, args.records)
+        gen_s = time.perf_counter() - t
+        size_mb = data.stat().st_size / 1e6
+        print(
+            f"generated {args.records:,} records ({size_mb:,.0f} MB) in {gen_s:.1f} s",
+            file=sys.stderr,
+        )
+
+        cfg = FilterConfig(workers=args.workers, lang="en")
+        cfg.toxicity.enabled = False
+        cfg.decontam.eval_sets = [str(EVAL_SET)]
+        out = args.keep_dir or Path(tmp) / "out"
+        t = time.perf_counter()
+        result = run_filter([str(data)], out, cfg, progress=sys.stderr.isatty())
+        wall = time.perf_counter() - t
+        own, child = peak_rss_mb()
+        print_table(result.stats, args, wall, own, child, size_mb)
+
+
+def print_table(
+    stats: dict, args: argparse.Namespace, wall: float, own: float, child: float, size_mb: float
+) -> None:
+    total = own + args.workers * child
+    rows = [
+        ("records", f"{stats['input']:,}"),
+        ("input size", f"{size_mb:,.0f} MB JSONL"),
+        ("workers", str(args.workers)),
+        ("wall", f"{wall:,.1f} s   (goal ≤ 300 s)"),
+        ("records/s", f"{stats['input'] / wall:,.0f}"),
+        ("peak RSS main", f"{own:,.0f} MB"),
+        ("peak RSS largest worker", f"{child:,.0f} MB"),
+        ("peak RSS main + workers (bound)", f"{total:,.0f} MB   (goal ≤ 4,096 MB)"),
+        ("kept", f"{stats['kept']:,}"),
+        ("rejected", f"{stats['rejected']:,}"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    print(f"\n| {'figure':<{width}} | value |\n|{'-' * (width + 2)}|-------|")
+    for key, value in rows:
+        print(f"| {key:<{width}} | {value} |")
+    print(
+        "\n| stage | records in | rejected | seconds | records/s | workers |\n|---|---:|---:|---:|---:|---:|"
+    )
+    for name, m in stats["stages"].items():
+        rate = f"{m['records_per_s']:,.0f}" if m["records_per_s"] else "-"
+        print(
+            f"| {name} | {m['records_in']:,} | {m['rejected']:,} | {m['seconds']:,.1f} | {rate} | {m['workers']} |"
+        )
+    print("\n| reason | rejected |\n|---|---:|")
+    for reason, n in stats["rejected_by_reason"].items():
+        print(f"| {reason} | {n:,} |")
+
+
+if __name__ == "__main__":
+    main()

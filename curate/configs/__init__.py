@@ -1,0 +1,1 @@
+"""Shipped default configs, loaded with importlib.resources (``filter.yaml``: `curate filter`)."""
