@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -156,6 +157,8 @@ def main() -> None:
 
     records = load(args.data)
     n = len(records)
+    loadavg = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs, load average {loadavg} (1 / 5 / 15 min)", flush=True)
     print(f"{n} records from {args.data}; computing exact ground truth ...", flush=True)
     truth, t_gt = timed(ground_truth, records)
     truth_removed = removed_by_clusters(n, truth)
@@ -182,6 +185,8 @@ def main() -> None:
         }
         print(f"  ours workers={w}: {secs:.2f} s", flush=True)
 
+    loadavg = " / ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"load average at the end {loadavg}", flush=True)
     base = n / rows["datasketch baseline"]["seconds"]
     head = f"{'method':<26}{'rec/s':>9}{'×base':>7}{'pairs':>9}{'prec':>7}{'recall':>8}{'removed':>9}{'rm prec':>8}{'rm rec':>8}"
     print("\n" + head + "\n" + "-" * len(head))

@@ -12,7 +12,7 @@ from datasketch.lsh import _optimal_param
 
 from curate.filters import minhash as mh
 from curate.filters.dedup_sketch import ShingleSpec, sketch_texts
-from curate.filters.dedup_text import chars, words
+from curate.filters.dedup_text import WORD_BYTE, chars, word_bytes, words
 from curate.io import read_records
 
 
@@ -52,6 +52,36 @@ def test_word_signatures_equal_datasketch_hashvalues(project_data, toolformer_te
         assert np.array_equal(sk.sig[k], ref.hashvalues), k
         mine = sk.shingles[sk.offsets[k] : sk.offsets[k + 1]]
         assert mine.tolist() == sorted({mh.shingle_hash32(s) for s in shingles})
+
+
+TRICKY = [
+    "Straße ＡＢＣ１２３ नमस्ते, दुनिया। 你好，世界。 a\u2028b c\x85d\u00a0e\u3000f",
+    "",
+    "  ,, !? ",
+    "x",
+    "Tab\there\x1funit-sep_under$dollar+plus|pipe`tick~tilde^caret<lt>=",
+    "ĲSSELMEER Café ﬁne — “quoted” ¿qué? «oui» ÅNGSTRÖM",
+    "ein " + "a" * 300 + " zwei",
+]
+
+
+def test_word_hashes_split_and_hash_like_the_reference(monkeypatch, shared_data) -> None:
+    """The byte-level word split equals ``words`` (NFKC, casefold, Unicode punctuation) and the
+    vectorised hash equals ``word_hash``, on tricky text and on 3,000 real texts."""
+    texts = TRICKY + [
+        r.text()
+        for r in itertools.islice(
+            read_records(str(shared_data / "gpteacher" / "roleplay.json")), 3000
+        )
+    ]
+    assert sum(not t.isascii() for t in texts) > 20  # the non-ASCII path runs on real text
+    monkeypatch.setattr(mh, "_POWER_BLOCK", 4096)  # many blocks, and documents longer than one
+    data, starts = word_bytes(texts)
+    hashes, offsets = mh.word_hashes(data, starts, WORD_BYTE)
+    reference: dict[str, int] = {}
+    for k, text in enumerate(texts):
+        expect = [reference.setdefault(w, mh.word_hash(w)) for w in words(text)]
+        assert hashes[offsets[k] : offsets[k + 1]].tolist() == expect, k
 
 
 def test_char_signatures_equal_datasketch_hashvalues() -> None:
@@ -106,9 +136,10 @@ def test_exact_and_estimated_jaccard(toolformer_texts) -> None:
     sk = sketch_texts(toolformer_texts, [False] * len(toolformer_texts), ShingleSpec())
     rng = random.Random(0)
     n = len(toolformer_texts)
-    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(300)] + [(0, 0), (3, 4)]
+    pairs = [(rng.randrange(n), rng.randrange(n)) for _ in range(400)] + [(0, 0), (3, 4)]
     i, j = (np.array(x) for x in zip(*pairs, strict=True))
     exact = mh.exact_jaccard(sk.shingles, sk.offsets, i, j)
+    assert np.array_equal(exact, mh.exact_jaccard(sk.shingles, sk.offsets, i, j, budget=999))
     est = mh.estimated_jaccard(sk.sig, i, j)
     for (a, b), e, s in zip(pairs, exact, est, strict=True):
         sa = set(sk.shingles[sk.offsets[a] : sk.offsets[a + 1]].tolist())
@@ -117,3 +148,23 @@ def test_exact_and_estimated_jaccard(toolformer_texts) -> None:
         ref_a = MinHash(num_perm=128, hashvalues=sk.sig[a], scheme="affine32")
         ref_b = MinHash(num_perm=128, hashvalues=sk.sig[b], scheme="affine32")
         assert s == pytest.approx(ref_a.jaccard(ref_b), abs=1e-6)
+
+
+def test_prefilter_screens_like_the_full_estimate(toolformer_texts) -> None:
+    sk = sketch_texts(toolformer_texts, [False] * len(toolformer_texts), ShingleSpec())
+    i, j, _ = mh.candidate_pairs(mh.band_keys(sk.sig, *mh.optimal_param(0.3, 128)))
+    full = mh.estimated_jaccard(sk.sig, i, j)
+    coarse = mh.byte_jaccard(mh.low_bytes(sk.sig), i, j)
+    assert len(i) > 1000 and np.abs(coarse - full).max() < 0.05
+    keep, est = mh.prefilter(sk.sig, i, j, 0.6)
+    assert keep.tolist() == np.flatnonzero(full >= 0.6).tolist() and np.array_equal(est, full[keep])
+
+
+def test_exact_jaccard_with_empty_sets_and_small_batches() -> None:
+    shingles = np.array([1, 2, 3, 2, 3, 4, 9], dtype=np.uint32)
+    offsets = np.array([0, 3, 3, 6, 7, 7])  # {1,2,3}, {}, {2,3,4}, {9}, {}
+    i, j = np.array([0, 0, 1, 2, 3, 1, 4]), np.array([2, 1, 2, 0, 3, 4, 0])
+    expect = [0.5, 0.0, 0.0, 0.5, 1.0, 0.0, 0.0]
+    for budget in (1, 4, 1 << 18):
+        got = mh.exact_jaccard(shingles, offsets, i, j, budget=budget)
+        assert got.tolist() == pytest.approx(expect)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from curate.filters import minhash as mh
-from curate.filters.dedup_text import chars, uses_char_shingles, words
+from curate.filters.dedup_text import WORD_BYTE, chars, uses_char_shingles, word_bytes
 from curate.records import Record
 
 SHINGLE_MODES = ("auto", "word", "char")
@@ -31,6 +31,14 @@ class ShingleSpec:
             return uses_char_shingles(rec_lang or self.lang)
         return self.mode == "char"
 
+    def char_flags(self, records: list[Record]) -> list[bool]:
+        """``char_mode`` of each record, decided once per distinct language."""
+        if self.mode != "auto":
+            return [self.mode == "char"] * len(records)
+        langs = [rec.lang for rec in records]
+        decided = {lang: self.char_mode(lang) for lang in set(langs)}
+        return list(map(decided.__getitem__, langs))
+
 
 @dataclass
 class Sketch:
@@ -46,8 +54,7 @@ class Sketch:
 
 def sketch_records(records: list[Record], spec: ShingleSpec) -> Sketch:
     texts = [rec.text() for rec in records]
-    flags = [spec.char_mode(rec.lang) for rec in records]
-    return sketch_texts(texts, flags, spec)
+    return sketch_texts(texts, spec.char_flags(records), spec)
 
 
 def sketch_texts(texts: list[str], char_flags: list[bool], spec: ShingleSpec) -> Sketch:
@@ -69,7 +76,8 @@ def sketch_texts(texts: list[str], char_flags: list[bool], spec: ShingleSpec) ->
 
 
 def _word_shingles(texts: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-    tokens, offsets = mh.word_token_hashes([words(t) for t in texts])
+    data, starts = word_bytes(texts)
+    tokens, offsets = mh.word_hashes(data, starts, WORD_BYTE)
     return mh.ngram_hashes(tokens, offsets, n)
 
 

@@ -30,6 +30,11 @@ class RecordSpill:
         self.spilled = 0
 
     def extend(self, records: Iterable[Record]) -> None:
+        fits = isinstance(records, list) and len(self._mem) + len(records) <= self.max_in_memory
+        if fits and self._file is None:  # all stay in RAM: one extend
+            self._mem.extend(records)
+            self.count += len(records)
+            return
         for rec in records:
             self._mem.append(rec)
             self.count += 1

@@ -3,9 +3,11 @@
 The steps, each a function below:
 
 1. **shingles** — a record's normalised words (or characters, for languages written without
-   spaces) are hashed once each to 64 bits; word n-grams are combined from those hashes with
-   numpy (``Σ token_j · C_j`` then a 64-bit finaliser), giving one 32-bit hash per distinct shingle.
-   A text shorter than n tokens is one shingle of all its tokens.
+   spaces) are hashed to 64 bits; word n-grams are combined from those hashes with numpy
+   (``Σ token_j · C_j`` then a 64-bit finaliser), giving one 32-bit hash per distinct shingle. A
+   text shorter than n tokens is one shingle of all its tokens. Words are hashed all at once on
+   the batch's UTF-8 bytes (``word_hashes``: a polynomial hash cut out per word with
+   ``np.add.reduceat``), never one Python call per word; ``word_hash`` is its reference.
 2. **signatures** — datasketch's ``affine32`` scheme, reproduced exactly: each shingle hash h is
    pre-mixed with the MurmurHash3 32-bit finaliser, permuted as ``a_k·h + b_k mod 2^32`` with
    datasketch's own ``a``/``b`` (``numpy.random.RandomState(seed)``), and the minimum per record and
@@ -16,8 +18,10 @@ The steps, each a function below:
 4. **candidates** — records sharing a band key, found by sorting the keys (no hash tables); the same
    pairs as ``MinHashLSH.query`` (tested). A bucket larger than ``max_bucket`` is linked as a chain
    plus a star on its first member, so a pathological bucket cannot blow up quadratically.
-5. **verify** — the Jaccard of candidate pairs, estimated from signatures (share of equal
-   minima) and, by default, computed exactly on the shingle-hash sets with one sort per batch.
+5. **verify** — candidate pairs are screened on the low bytes of their minima (8 minima compared
+   per uint64 operation), then their Jaccard is either estimated from the signatures (share of
+   equal minima) or, by default, computed exactly on the shingle-hash sets: per cache-sized batch
+   of pairs, one stable sort merges the two sorted sides and the equal neighbours are counted.
 6. **clusters** — connected components of the verified pairs (union-find, via scipy's csgraph).
 """
 
@@ -26,7 +30,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-import xxhash
 from scipy.integrate import quad
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
@@ -78,8 +81,20 @@ def _fmix64_int(h: int) -> int:
     return h ^ (h >> 33)
 
 
+# A word's hash: fmix64(Σ_k V[byte_k] · P^k mod 2^64) over its UTF-8 bytes, V a random value per byte.
+_BYTE_VALUE = [_splitmix64(0x5EED + c) for c in range(256)]
+_WORD_BASE = _splitmix64(0xB45E) | 1
+_WORD_BASE_INV = pow(_WORD_BASE, -1, 1 << 64)
+_POWER_BLOCK = 1 << 20  # bytes hashed per block (two uint64 power tables of this length)
+
+
 def word_hash(word: str) -> int:
-    return xxhash.xxh3_64_intdigest(word.encode("utf-8"))
+    """The 64-bit hash of one normalised word (pure-Python reference for ``word_hashes``)."""
+    acc, power = 0, 1
+    for byte in word.encode("utf-8"):
+        acc = (acc + _BYTE_VALUE[byte] * power) & MASK64
+        power = (power * _WORD_BASE) & MASK64
+    return _fmix64_int(acc)
 
 
 def char_hash(char: str) -> int:
@@ -97,15 +112,65 @@ def shingle_hash32(token_hashes: tuple[int, ...] | list[int]) -> int:
 # ---------------------------------------------------------------- 1. shingles
 
 
-def word_token_hashes(docs: list[list[str]]) -> tuple[np.ndarray, np.ndarray]:
-    """Flat uint64 token hashes and offsets (len(docs)+1) for lists of words.
+def word_hashes(
+    data: np.ndarray, doc_starts: np.ndarray, is_word: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """``word_hash`` of every word of a byte buffer, flat, and offsets per document.
 
-    Each distinct word is hashed once per call; the rest is a C-level dict lookup per token.
+    ``data`` holds the documents (uint8, starting at ``doc_starts``, separated by a non-word
+    byte); a word is a maximal run of bytes with ``is_word[byte]``. All words at once: each byte
+    contributes V[byte]·P^g at its buffer position g, a word's sum is cut out with
+    ``np.add.reduceat`` and shifted back to its own start by P^-start.
     """
-    flat = [w for doc in docs for w in doc]
-    table = {w: word_hash(w) for w in dict.fromkeys(flat)}
-    hashes = np.fromiter(map(table.__getitem__, flat), dtype=U64, count=len(flat))
-    return hashes, offsets_of([len(doc) for doc in docs])
+    flags = is_word[data].view(np.int8)
+    edges = np.diff(flags, prepend=np.int8(0))
+    starts = np.flatnonzero(edges == 1)
+    offsets = np.empty(len(doc_starts) + 1, dtype=np.int64)
+    offsets[:-1] = np.searchsorted(starts, doc_starts)
+    offsets[-1] = len(starts)
+    values = np.where(is_word, np.array(_BYTE_VALUE, dtype=U64), U64(0))
+    sums = np.empty(len(starts), dtype=U64)
+    for lo, hi in _byte_blocks(doc_starts, len(data)):
+        w0, w1 = np.searchsorted(starts, [lo, hi])
+        if w1 == w0:
+            continue
+        power, inverse = _powers(hi - lo)
+        contrib = values[data[lo:hi]]
+        contrib *= power[: hi - lo]
+        local = starts[w0:w1] - lo
+        sums[w0:w1] = np.add.reduceat(contrib, local) * inverse[local]
+    return fmix64(sums), offsets
+
+
+def _byte_blocks(doc_starts: np.ndarray, size: int) -> list[tuple[int, int]]:
+    """Byte ranges of at most ``_POWER_BLOCK`` (or one longer document) cut at document starts."""
+    bounds = [0]
+    while bounds[-1] < size:
+        lo = bounds[-1]
+        if size - lo <= _POWER_BLOCK:
+            bounds.append(size)
+            break
+        k = int(np.searchsorted(doc_starts, lo + _POWER_BLOCK, side="right"))
+        cut = int(doc_starts[k - 1])
+        if cut <= lo:  # a document longer than a block: it is a block of its own
+            cut = int(doc_starts[k]) if k < len(doc_starts) else size
+        bounds.append(cut)
+    return list(zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """P^k and P^-k (mod 2^64) for k < n; the block-sized tables are built once."""
+    return _power_tables(_POWER_BLOCK) if n <= _POWER_BLOCK else _power_tables.__wrapped__(n)
+
+
+@lru_cache(maxsize=1)
+def _power_tables(n: int) -> tuple[np.ndarray, np.ndarray]:
+    out = []
+    for base in (_WORD_BASE, _WORD_BASE_INV):
+        table = np.full(n, U64(base), dtype=U64)
+        table[0] = 1
+        out.append(np.cumprod(table, dtype=U64))
+    return out[0], out[1]
 
 
 def char_token_hashes(docs: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -190,14 +255,15 @@ def signatures(
     """(documents × num_perm) uint32 MinHash signatures; an empty document gets all 0xFFFFFFFF.
 
     Computed as (perms × shingles) blocks so that the per-document minimum runs along contiguous
-    memory (``np.minimum.reduceat`` on the last axis: ~5× faster than the transposed layout).
+    memory (``np.minimum.reduceat`` on the last axis: ~5× faster than the transposed layout), each
+    block ~4 MB so that it is still in cache when it is reduced (2.5× faster than 32 MB blocks).
     """
     a, b = permutations(num_perm, seed)
     n_docs = len(offsets) - 1
     sig = np.full((num_perm, n_docs), MAX_HASH32, dtype=U32)
     counts = np.diff(offsets)
     mixed = fmix32(shingles)
-    block = 1 << 16  # shingles per block: the (perms × shingles) matrix stays ~32 MB
+    block = max((1 << 22) // (4 * num_perm), 1)  # shingles per (perms × shingles) block
     lo = 0
     while lo < n_docs:
         hi = int(np.searchsorted(offsets, offsets[lo] + block, side="right")) - 1
@@ -321,54 +387,118 @@ def estimated_jaccard(
     return out
 
 
-def prefilter(sig: np.ndarray, i: np.ndarray, j: np.ndarray, cut: float) -> np.ndarray:
+def low_bytes(sig: np.ndarray) -> np.ndarray:
+    """The low 8 bits of every minimum (of the first multiple of 8), packed 8 to a uint64."""
+    width = sig.shape[1] - sig.shape[1] % 8
+    return np.ascontiguousarray(sig[:, :width].astype(np.uint8)).view(U64)
+
+
+_LOW7 = U64(0x7F7F7F7F7F7F7F7F)
+_HIGH = U64(0x8080808080808080)
+_ONES = U64(0x0101010101010101)
+
+
+def byte_jaccard(packed: np.ndarray, i: np.ndarray, j: np.ndarray, batch: int = 8192) -> np.ndarray:
+    """Jaccard estimated from the low bytes of the minima (``low_bytes``), chance matches removed.
+
+    Two minima that differ still share their low byte with probability 1/256, so the share of
+    equal bytes e estimates J + (1 - J)/256; (e - 1/256) / (1 - 1/256) corrects that (its gap to the
+    full 32-bit estimate has sd ~0.004). Differing bytes are counted 8 at a time: after XOR, a
+    byte's high bit in ``((x & 0x7f..) + 0x7f..) | x`` is set iff the byte is non-zero. Batches of
+    8192 pairs keep the gathered rows in cache.
+    """
+    width = packed.shape[1] * 8
+    differ = np.empty(len(i), dtype=np.int64)
+    for s in range(0, len(i), batch):
+        x = packed[i[s : s + batch]]
+        x ^= packed[j[s : s + batch]]
+        y = x & _LOW7
+        y += _LOW7
+        y |= x
+        y &= _HIGH
+        counts = np.bitwise_count(y)  # uint8, <= 8 each
+        if counts.shape[1] % 8:
+            differ[s : s + batch] = counts.sum(axis=1, dtype=np.int64)
+        else:  # add up 8 counts at a time: their bytes summed by one multiply
+            sums = (counts.view(U64) * _ONES) >> U64(56)
+            differ[s : s + batch] = sums.sum(axis=1, dtype=np.int64)
+    chance = 1.0 / 256
+    return ((1.0 - differ / width - chance) / (1.0 - chance)).astype(np.float32)
+
+
+def prefilter(
+    sig: np.ndarray, i: np.ndarray, j: np.ndarray, cut: float, precise: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
     """Indices of the pairs whose estimated Jaccard is >= ``cut``, and those estimates.
 
-    A coarse pass on the low 8 bits of the first 64 minima (a quarter of the memory traffic per
-    column; a chance match adds (1 - J)/256) drops the clearly dissimilar pairs first: at 0.2 below
-    ``cut`` a pair at ``cut`` + 0.1 is lost with probability ~1e-5. The full comparison runs on few.
+    All pairs are screened on the low bytes of their minima (``byte_jaccard``: an eighth of the
+    memory traffic, ~4× faster); with ``precise`` the survivors of ``cut`` - 0.05 (over 10 sd of
+    that estimate's gap) are then measured on the full 32-bit minima, otherwise the byte estimate
+    decides (enough when exact verification follows).
     """
-    coarse = 64
-    if sig.shape[1] >= 2 * coarse:
-        head = (sig[:, :coarse] & U32(0xFF)).astype(np.uint8)
-        keep = np.flatnonzero(estimated_jaccard(head, i, j) >= cut - 0.2)
-    else:
-        keep = np.arange(len(i))
+    if sig.shape[1] < 8:
+        est = estimated_jaccard(sig, i, j)
+        keep = np.flatnonzero(est >= cut)
+        return keep, est[keep]
+    est = byte_jaccard(low_bytes(sig), i, j)
+    keep = np.flatnonzero(est >= (cut - 0.05 if precise else cut))
+    if not precise:
+        return keep, est[keep]
     est = estimated_jaccard(sig, i[keep], j[keep])
     ok = est >= cut
     return keep[ok], est[ok]
 
 
 def exact_jaccard(
-    shingles: np.ndarray, offsets: np.ndarray, i: np.ndarray, j: np.ndarray, batch: int = 32768
+    shingles: np.ndarray, offsets: np.ndarray, i: np.ndarray, j: np.ndarray, budget: int = 1 << 18
 ) -> np.ndarray:
-    """Exact Jaccard of the shingle-hash sets of each pair (one sort per batch of pairs)."""
+    """Exact Jaccard of the shingle-hash sets of each pair.
+
+    Pairs go in batches of about ``budget`` shingles (both sides), small enough to stay in cache
+    (3× faster than 8M-element batches).
+    """
+    sizes = (offsets[i + 1] - offsets[i]) + (offsets[j + 1] - offsets[j])
+    ends = np.cumsum(sizes)
+    cuts = np.searchsorted(ends, np.arange(budget, int(ends[-1]) if len(ends) else 0, budget))
+    bounds = [0, *sorted(set((cuts + 1).tolist()) - {0}), len(i)]
     out = np.empty(len(i), dtype=np.float32)
-    for s in range(0, len(i), batch):
-        out[s : s + batch] = _exact_batch(shingles, offsets, i[s : s + batch], j[s : s + batch])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        if hi > lo:
+            out[lo:hi] = _exact_batch(shingles, offsets, i[lo:hi], j[lo:hi])
     return out
 
 
 def _exact_batch(
     shingles: np.ndarray, offsets: np.ndarray, i: np.ndarray, j: np.ndarray
 ) -> np.ndarray:
-    """Keys (pair << 32 | hash) are already sorted per side, so one searchsorted counts the overlap."""
+    """Keys (pair << 32 | hash), sorted per side: one stable sort merges the two runs (timsort),
+    and a shingle both sides hold becomes two equal neighbours."""
     len_i, len_j = offsets[i + 1] - offsets[i], offsets[j + 1] - offsets[j]
-    pair = np.arange(len(i), dtype=U64)
-    side_i = _keyed(shingles, offsets[i], len_i, pair)
-    side_j = _keyed(shingles, offsets[j], len_j, pair)
-    pos = np.minimum(np.searchsorted(side_j, side_i), max(len(side_j) - 1, 0))
-    hit = side_j[pos] == side_i if len(side_j) else np.zeros(len(side_i), dtype=bool)
-    inter = np.bincount((side_i[hit] >> U64(32)).astype(np.int64), minlength=len(i))
+    base = np.arange(len(i), dtype=U64) << U64(32)
+    keys = np.concatenate(
+        [_keyed(shingles, offsets[i], len_i, base), _keyed(shingles, offsets[j], len_j, base)]
+    )
+    keys.sort(kind="stable")
+    n = len(keys)
+    equal = np.zeros(n + 2, dtype=np.int64)  # equal[y]: equal neighbours (k, k+1) with k+1 < y
+    np.cumsum(keys[1:] == keys[:-1], out=equal[2 : n + 1])
+    equal[n + 1] = equal[n]
+    end = np.cumsum(len_i + len_j)
+    inter = equal[end] - equal[end - (len_i + len_j) + 1]  # neighbours inside [start, end)
     union = len_i + len_j - inter
     return np.where(union > 0, inter / np.maximum(union, 1), 0.0)
 
 
 def _keyed(
-    shingles: np.ndarray, starts: np.ndarray, lengths: np.ndarray, pair: np.ndarray
+    shingles: np.ndarray, starts: np.ndarray, lengths: np.ndarray, base: np.ndarray
 ) -> np.ndarray:
-    values = shingles[np.repeat(starts, lengths) + ragged_arange(lengths)].astype(U64)
-    return (np.repeat(pair, lengths) << U64(32)) | values
+    """base[p] | hash for every shingle of every pair's side, in pair order."""
+    ends = np.cumsum(lengths)
+    index = np.repeat(starts - (ends - lengths), lengths)
+    index += np.arange(int(ends[-1]) if len(ends) else 0, dtype=np.int64)
+    keyed = np.repeat(base, lengths)
+    keyed |= shingles[index]
+    return keyed
 
 
 # ---------------------------------------------------------------- 6. clusters

@@ -128,7 +128,7 @@ class NearDedupStage:
                     state.n_ref += len(chunk)
                 else:
                     spill.extend(chunk)
-                state.ids.extend(rec.id for rec in chunk)
+                state.ids.extend([rec.id for rec in chunk])
                 state.char_docs += sketch.char_docs
                 sh_log.append(sketch.shingles)
                 sig_log.append(sketch.sig)
@@ -170,7 +170,7 @@ class NearDedupStage:
             window: list[tuple[str, list[Record], Future[Sketch]]] = []
             for name, chunk in chunks:
                 texts = [rec.text() for rec in chunk]  # send texts, not whole records
-                flags = [spec.char_mode(rec.lang) for rec in chunk]
+                flags = spec.char_flags(chunk)
                 window.append((name, chunk, pool.submit(sketch_texts, texts, flags, spec)))
                 if len(window) > 2 * self.workers:
                     name0, chunk0, fut = window.pop(0)
@@ -197,7 +197,7 @@ class NearDedupStage:
             keep, jac = mh.prefilter(sig, i, j, cfg.threshold)
             checked = len(keep)
         else:
-            keep, _ = mh.prefilter(sig, i, j, cfg.threshold - cfg.prefilter_margin)
+            keep, _ = mh.prefilter(sig, i, j, cfg.threshold - cfg.prefilter_margin, precise=False)
             jac = mh.exact_jaccard(shingles, offsets, i[keep], j[keep])
             checked = len(keep)
             ok = jac >= cfg.threshold
@@ -217,8 +217,9 @@ class NearDedupStage:
     def _verdicts(
         self, spill: RecordSpill, state: _Pass1, d: Decisions
     ) -> Iterator[tuple[Record, Verdict]]:
+        survivors = d.survivor.tolist()  # plain ints: numpy scalar access per record is slow
         for node, rec in enumerate(spill, start=state.n_ref):
-            survivor = int(d.survivor[node])
+            survivor = survivors[node]
             if survivor == node:
                 yield rec, KEEP
                 continue
