@@ -109,4 +109,6 @@ def convert(
 from curate.filters.command import filter_command  # noqa: E402
 
 app.command("filter")(filter_command)
-# generate: curate/generate/command.py
+from curate.generate.command import generate_command  # noqa: E402
+
+app.command("generate")(generate_command)

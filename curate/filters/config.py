@@ -95,7 +95,7 @@ def parse_config(text: str, where: str) -> FilterConfig:
         data = {}
     if not isinstance(data, dict):
         raise ConfigError(f"{where}: expected a mapping of keys to values, got {_kind(data)}")
-    cfg = _build(FilterConfig, data, where, "")
+    cfg = build_dataclass(FilterConfig, data, where, "")
     check_config(cfg, where)
     return cfg
 
@@ -154,7 +154,7 @@ def dump_config(cfg: FilterConfig) -> str:
     return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False, allow_unicode=True)
 
 
-def _build(cls: type, data: dict[str, Any], where: str, prefix: str) -> Any:
+def build_dataclass(cls: type, data: dict[str, Any], where: str, prefix: str) -> Any:
     hints = _hints(cls)
     kwargs = {}
     for key, value in data.items():
@@ -196,7 +196,7 @@ def _coerce(tp: Any, value: Any, where: str, path: str) -> Any:
     if dataclasses.is_dataclass(tp):
         if not isinstance(value, dict):
             raise ConfigError(f"{where}: {path}: expected a section of keys, got {_show(value)}")
-        return _build(tp, value, where, f"{path}.")
+        return build_dataclass(tp, value, where, f"{path}.")
     if origin in (list, tuple) or tp in (list, tuple):
         if not isinstance(value, list):
             raise ConfigError(f"{where}: {path}: expected {_describe(tp)}, got {_show(value)}")

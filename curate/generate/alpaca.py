@@ -1,0 +1,103 @@
+"""One Alpaca-style round: each prompt shows seed triples and asks for up to N new
+instruction / input / output triples at once (numbered sections, or JSON with --structured);
+each triple then passes the instruction checks, novelty and the `curate filter` stages."""
+
+from __future__ import annotations
+
+from curate.generate import prompts as P
+from curate.generate.context import Context
+from curate.generate.parse import Failure, alpaca_schema, parse_alpaca, parse_alpaca_json
+from curate.generate.round import (
+    Ids,
+    RoundOutput,
+    check_some_fit,
+    parse_reject,
+    round_rng,
+    run_stages,
+    step_seed,
+    timed_complete,
+    unusable,
+)
+from curate.generate.selfinstruct import last_line
+from curate.records import Record
+
+FILES = P.TEMPLATES["alpaca"]
+
+
+def _prompts(ctx: Context, r: int) -> tuple[list[str], list[list[str]]]:
+    cfg = ctx.cfg
+    rng = round_rng(cfg.seed, r)
+    prompts, ids = [], []
+    for _ in range(cfg.batch_size):
+        shown = rng.sample(ctx.seed_tasks, min(cfg.seed_examples, len(ctx.seed_tasks)))
+        shown += rng.sample(ctx.pool, min(cfg.pool_examples, len(ctx.pool)))
+        rng.shuffle(shown)
+        if cfg.structured:
+            prompt = P.render_prompt(
+                FILES["structured"],
+                num_tasks=cfg.alpaca_tasks,
+                examples=P.alpaca_json_examples(shown),
+            )
+        else:
+            prompt = P.render_prompt(
+                FILES["generate"],
+                num_tasks=cfg.alpaca_tasks,
+                tasks=P.alpaca_tasks(shown),
+                next_number=len(shown) + 1,
+            )
+        prompts.append(prompt)
+        ids.append([s.id for s in shown])
+    return prompts, ids
+
+
+def alpaca_round(ctx: Context, r: int) -> RoundOutput:
+    cfg = ctx.cfg
+    out = RoundOutput()
+    ids = Ids(r)
+    prompts, shown_ids = _prompts(ctx, r)
+    schema = alpaca_schema(cfg.alpaca_tasks) if cfg.structured else None
+    stop = () if schema else (f"\n{len(shown_ids[0]) + 1 + cfg.alpaca_tasks}. Instruction",)
+    params = ctx.sampling(
+        cfg.sampling.max_tokens,
+        n=cfg.sampling.n,
+        stop=stop,
+        seed=step_seed(cfg.seed, r, 1),
+        json_schema=schema,
+    )
+    triples: list[Record] = []
+    completions = timed_complete(ctx.backend, prompts, params, out)
+    check_some_fit(completions, "alpaca")
+    for j, samples in enumerate(completions):
+        for c in samples:
+            prov = ctx.provenance(
+                r, prompt_ids=shown_ids[j], sampling=params.to_dict(), finish_reason=c.finish_reason
+            )
+            skipped = unusable(c)
+            if skipped is not None:
+                out.reject(*parse_reject(ids.next(), skipped, prov, stage="prompt"))
+                continue
+            if schema:
+                parsed = parse_alpaca_json(c.text)
+            else:
+                parsed = parse_alpaca(
+                    last_line(prompts[j]) + c.text, truncated=c.finish_reason == "length"
+                )
+            out.instructions += len(parsed.items)
+            for t in parsed.entries:
+                if isinstance(t, Failure):
+                    out.reject(*parse_reject(ids.next(), t, prov))
+                    continue
+                rec = Record(
+                    ids.next(), t.instruction, t.input, t.output, meta={"generation": dict(prov)}
+                )
+                verdict = ctx.check_instruction(rec)
+                if verdict.keep:
+                    triples.append(rec)
+                else:
+                    out.reject(rec, verdict)
+    out.pool = [
+        Record(t.id, t.instruction, t.input, t.output, meta={"generation": t.meta["generation"]})
+        for t in triples
+    ]
+    out.kept = run_stages(ctx.stages, triples, out)
+    return out

@@ -1,0 +1,164 @@
+"""`curate generate`'s configuration: one dataclass ↔ YAML (--config) ↔ flags.
+
+The shipped default is ``curate/configs/generate.yaml``; a --config file overrides it key by
+key; flags override both. The resolved config is written to ``DIR/config.yaml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+from curate.backends.openai_backend import OpenAIConfig
+from curate.backends.transformers_backend import TransformersConfig
+from curate.backends.vllm_backend import EngineConfig
+from curate.filters.config import (
+    ConfigError,
+    build_dataclass,
+)  # one YAML → dataclass checker for the project
+
+DEFAULT_FILTERS = ["exact-dedup", "quality", "toxicity"]
+
+
+@dataclass
+class SamplingConfig:
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_tokens: int = 512  # instruction lists and alpaca task lists
+    instance_max_tokens: int = 256  # one instance (self-instruct step 3)
+    classify_max_tokens: int = 4
+    n: int = 1  # samples per instruction-generation prompt
+
+
+@dataclass
+class NoveltyConfig:
+    """MinHash near-duplicate check of each new instruction against the pool and the batch."""
+
+    enabled: bool = True
+    threshold: float = 0.7  # Jaccard at or above which an instruction is not novel
+    ngram: int = 2  # word n-gram shingles; instructions are short
+    num_perm: int = 128
+
+
+@dataclass
+class GenerateConfig:
+    model: str = ""
+    backend: Literal["vllm", "openai", "transformers"] = "vllm"
+    base_url: str | None = None
+    adapter: str | None = None
+    seeds: str | None = None  # None: the project's data/seed_tasks.jsonl
+    template: Literal["self-instruct", "alpaca"] = "self-instruct"
+    target: int = 100  # kept records to reach
+    rounds: int = 20  # at most this many rounds
+    batch_size: int = 8  # instruction-generation prompts per round
+    seed: int = 0
+    structured: bool = False
+    seed_examples: int = 6  # k human seeds per instruction prompt
+    pool_examples: int = 2  # m machine instructions per instruction prompt
+    new_per_prompt: int = 8  # self-instruct: new instructions asked per prompt
+    alpaca_tasks: int = 20  # alpaca: tasks asked per prompt
+    instance_examples: int = 3  # demonstrations in classify / instance prompts
+    filter_config: str | None = (
+        None  # `curate filter` YAML for the stage settings; None: its default
+    )
+    filters: list[str] = field(default_factory=lambda: list(DEFAULT_FILTERS))
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    novelty: NoveltyConfig = field(default_factory=NoveltyConfig)
+    engine: EngineConfig = field(default_factory=EngineConfig)
+    openai: OpenAIConfig = field(default_factory=OpenAIConfig)
+    transformers: TransformersConfig = field(default_factory=TransformersConfig)
+
+    def identity(self) -> dict[str, Any]:
+        """What a resumed run must share with the run it continues (not target, rounds, transport)."""
+        keys = ("model", "adapter", "seeds", "template", "batch_size", "seed", "structured")
+        ident = {k: getattr(self, k) for k in keys}
+        ident["sampling"] = dataclasses.asdict(self.sampling)
+        ident["prompt_counts"] = [
+            self.seed_examples,
+            self.pool_examples,
+            self.new_per_prompt,
+            self.alpaca_tasks,
+        ]
+        return ident
+
+
+def default_config_text() -> str:
+    return files("curate.configs").joinpath("generate.yaml").read_text(encoding="utf-8")
+
+
+def load_config(path: str | Path | None) -> GenerateConfig:
+    """The shipped default, overridden by the YAML file at ``path``."""
+    data = _yaml(default_config_text(), "generate.yaml (default)")
+    where = "generate.yaml (default)"
+    if path is not None:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"--config: {path}: no such file")
+        where = str(path)
+        _merge(data, _yaml(p.read_text(encoding="utf-8"), where))
+    # check_config runs once the flags are applied
+    return build_dataclass(GenerateConfig, data, where, "")
+
+
+def _yaml(text: str, where: str) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f":{mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{where}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping of keys to values")
+    return data
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> None:
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def check_config(cfg: GenerateConfig, where: str) -> None:
+    """Checks types cannot express; each names the key (or the flag that sets it)."""
+    positive = ("target", "rounds", "batch_size", "new_per_prompt", "alpaca_tasks")
+    for key in positive:
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"{where}: {key}: expected at least 1, got {getattr(cfg, key)}")
+    for key in ("seed_examples", "pool_examples", "instance_examples"):
+        if getattr(cfg, key) < 0:
+            raise ConfigError(f"{where}: {key}: expected 0 or more, got {getattr(cfg, key)}")
+    s = cfg.sampling
+    if s.temperature < 0:
+        raise ConfigError(
+            f"{where}: sampling.temperature (--temperature): expected ≥ 0, got {s.temperature}"
+        )
+    if not 0 < s.top_p <= 1:
+        raise ConfigError(f"{where}: sampling.top_p (--top-p): expected in (0, 1], got {s.top_p}")
+    for key in ("max_tokens", "instance_max_tokens", "classify_max_tokens", "n"):
+        if getattr(s, key) < 1:
+            raise ConfigError(
+                f"{where}: sampling.{key}: expected at least 1, got {getattr(s, key)}"
+            )
+    if not 0 < cfg.novelty.threshold <= 1:
+        raise ConfigError(
+            f"{where}: novelty.threshold: expected in (0, 1], got {cfg.novelty.threshold}"
+        )
+    if cfg.structured and cfg.backend == "transformers":
+        raise ConfigError(
+            "--structured needs --backend vllm or openai (transformers cannot constrain output)"
+        )
+    if cfg.backend == "openai" and not cfg.base_url:
+        raise ConfigError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+    if not cfg.model:
+        raise ConfigError("--model is required (a model directory or a hub id)")
+
+
+def dump_config(cfg: GenerateConfig) -> str:
+    return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False, allow_unicode=True)

@@ -1,0 +1,46 @@
+"""The `curate filter` stages a run applies to every new triple, built from its config.
+
+Dedup stages get the records kept by earlier rounds as their reference set (a list the loop
+extends after each round), so a duplicate of any earlier round is caught, and a resumed run,
+which reloads that list from records.jsonl, drops exactly what an uninterrupted one would.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from curate.generate.config import GenerateConfig
+from curate.generate.state import read_log
+from curate.records import Record
+
+
+def make_stages(cfg: GenerateConfig, kept: list[Record]) -> tuple[Any, list[Any]]:
+    """(quality config for the instruction checks, [stage objects in cfg.filters order])."""
+    from curate.filters.config import STAGES, ConfigError, load_config
+    from curate.filters.exact_dedup import ExactDedupStage
+    from curate.filters.near_dedup import NearDedupStage
+    from curate.filters.pipeline import make_stage
+
+    fcfg = load_config(cfg.filter_config)
+    unknown = [name for name in cfg.filters if name not in STAGES]
+    if unknown:
+        raise ConfigError(f"filters: unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
+    stages = []
+    for name in cfg.filters:
+        section = fcfg.stage_config(name)
+        if not section.enabled:
+            continue
+        if name == "exact-dedup":
+            stages.append(ExactDedupStage(section, reference=kept))
+        elif name == "near-dedup":
+            stages.append(NearDedupStage(section, reference=kept))
+        else:
+            stages.append(make_stage(name, fcfg))
+    return fcfg.quality, stages
+
+
+def load_kept(records_path: Path) -> list[Record]:
+    if not records_path.exists():
+        return []
+    return [Record(**row) for row in read_log(records_path)]

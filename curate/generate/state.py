@@ -1,0 +1,191 @@
+"""The run directory: append-only JSONL logs plus a state file that says how much of them counts.
+
+After each round the loop appends that round's rows to the logs (flushed and fsynced), then
+rewrites ``state.json`` atomically with the new byte size of every log. Whatever a log holds
+beyond its committed size belongs to a round that did not finish (a crash, kill -9): on restart
+it is moved to ``uncommitted/`` (kept, never silently dropped, and reported) and the round runs
+again, so no row is lost or written twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from curate.io import AtomicFile
+
+LOGS = ("records.jsonl", "rejected.jsonl", "instructions.jsonl")
+STATE = "state.json"
+STATE_VERSION = 1
+
+
+class RunDirError(Exception):
+    """The output directory cannot be resumed as it is; the message says why and what to do."""
+
+
+@dataclass
+class RunState:
+    rounds_done: int = 0
+    sizes: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOGS, 0))
+    lines: dict[str, int] = field(default_factory=lambda: dict.fromkeys(LOGS, 0))
+    counters: dict[str, Any] = field(default_factory=dict)
+    identity: dict[str, Any] = field(default_factory=dict)
+    version: int = STATE_VERSION
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
+
+
+@dataclass
+class Recovery:
+    """What a restart found beyond the committed state."""
+
+    set_aside: dict[str, int] = field(default_factory=dict)  # log → complete lines moved out
+    partial: dict[str, int] = field(default_factory=dict)  # log → bytes of a partial last line
+    where: Path | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.set_aside or self.partial)
+
+    def describe(self) -> str:
+        parts = [
+            f"{name}: {n} line(s) of the unfinished round"
+            for name, n in self.set_aside.items()
+            if n
+        ]
+        parts += [
+            f"{name}: a partial last line ({n} bytes)" for name, n in self.partial.items() if n
+        ]
+        return "; ".join(parts) + f" — moved to {self.where}, the round runs again"
+
+
+def load_state(out: Path) -> RunState | None:
+    path = out / STATE
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        state = RunState(**data)
+    except (ValueError, TypeError) as e:
+        raise RunDirError(
+            f"{path}: unreadable resume state ({e}); start again with a new --out"
+        ) from None
+    if state.version != STATE_VERSION:
+        raise RunDirError(
+            f"{path}: state version {state.version}, expected {STATE_VERSION}; use a new --out"
+        )
+    return state
+
+
+def save_state(out: Path, state: RunState) -> None:
+    with AtomicFile(out / STATE) as f:
+        f.write(state.to_json() + "\n")
+
+
+def start_or_resume(out: Path, identity: dict[str, Any]) -> tuple[RunState, Recovery]:
+    """The committed state of ``out`` (a fresh one for a new run) with every log cut back to it."""
+    out.mkdir(parents=True, exist_ok=True)
+    state = load_state(out)
+    if state is None:
+        present = [name for name in LOGS if (out / name).exists() and (out / name).stat().st_size]
+        if present:
+            raise RunDirError(
+                f"{out} holds {', '.join(present)} but no {STATE}: it is not a resumable "
+                "`curate generate` run; choose a new --out"
+            )
+        state = RunState(identity=identity)
+        for name in LOGS:
+            (out / name).touch()
+        save_state(out, state)
+        return state, Recovery()
+    check_identity(out, state.identity, identity)
+    return state, reconcile(out, state)
+
+
+def check_identity(out: Path, before: dict[str, Any], now: dict[str, Any]) -> None:
+    for key in sorted(before.keys() | now.keys()):
+        if before.get(key) != now.get(key):
+            raise RunDirError(
+                f"{out} was generated with {key}={before.get(key)!r}, this run has {key}={now.get(key)!r}; "
+                "rerun with the same options to resume, or choose a new --out"
+            )
+
+
+def reconcile(out: Path, state: RunState) -> Recovery:
+    recovery = Recovery(where=out / "uncommitted")
+    for name in LOGS:
+        path = out / name
+        committed = state.sizes.get(name, 0)
+        size = path.stat().st_size if path.exists() else 0
+        if size < committed:
+            raise RunDirError(
+                f"{path}: holds {size} bytes but {STATE} committed {committed}: the file was changed "
+                "outside curate; restore it or choose a new --out"
+            )
+        if size == committed:
+            continue
+        with path.open("rb+") as f:
+            f.seek(committed)
+            tail = f.read()
+            f.truncate(committed)
+            f.flush()
+            os.fsync(f.fileno())
+        recovery.set_aside[name] = tail.count(b"\n")
+        recovery.partial[name] = len(tail) - (tail.rfind(b"\n") + 1)
+        recovery.where.mkdir(exist_ok=True)
+        with (recovery.where / f"{name}.round{state.rounds_done + 1}").open("ab") as f:
+            f.write(tail)
+    return recovery
+
+
+def read_log(path: Path) -> Iterator[dict[str, Any]]:
+    """The rows of a committed log (after reconcile every line is complete)."""
+    with path.open(encoding="utf-8") as f:
+        for n, line in enumerate(f, 1):
+            if not line.endswith("\n"):
+                raise RunDirError(
+                    f"{path}:{n}: partial line inside the committed part; choose a new --out"
+                )
+            yield json.loads(line)
+
+
+class Logs:
+    """The three append-only logs of a run, appended to once per round."""
+
+    def __init__(self, out: Path):
+        self.out = out
+        self.files: dict[str, IO[str]] = {
+            name: (out / name).open("a", encoding="utf-8") for name in LOGS
+        }
+
+    def append(self, name: str, rows: list[dict[str, Any]]) -> None:
+        f = self.files[name]
+        for row in rows:
+            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def commit(self, state: RunState) -> None:
+        """fsync every log, then record their sizes in the state, atomically."""
+        for name, f in self.files.items():
+            f.flush()
+            os.fsync(f.fileno())
+            size = os.fstat(f.fileno()).st_size
+            if size != state.sizes.get(name):
+                state.lines[name] = state.lines.get(name, 0) + _count_lines(
+                    self.out / name, state.sizes[name]
+                )
+            state.sizes[name] = size
+        save_state(self.out, state)
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+def _count_lines(path: Path, start: int) -> int:
+    with path.open("rb") as f:
+        f.seek(start)
+        return f.read().count(b"\n")

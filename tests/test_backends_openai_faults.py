@@ -1,0 +1,195 @@
+"""The openai backend against a local HTTP stub that fails on purpose: 500s, hangs, dropped
+connections, 429s → retries with backoff, then one clear error; a run resumes afterwards."""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+from generate_fakes import respond
+
+from curate.backends.base import BackendError, SamplingParams
+from curate.backends.openai_backend import OpenAIBackend, OpenAIConfig
+from curate.generate.backend import open_backend
+from curate.generate.config import GenerateConfig
+from curate.generate.loop import run_generate
+
+
+class Stub:
+    """Serves /v1/completions; ``plan`` is a list of modes used one per request (then ``after``)."""
+
+    def __init__(self) -> None:
+        self.plan: list[str] = []
+        self.after = "ok"
+        self.requests: list[dict] = []
+        self.auth: list[str] = []
+        self.lock = threading.Lock()
+
+    def next_mode(self, body: dict, auth: str) -> str:
+        with self.lock:
+            self.requests.append(body)
+            self.auth.append(auth)
+            return self.plan.pop(0) if self.plan else self.after
+
+
+def handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            mode = stub.next_mode(body, self.headers.get("Authorization", ""))
+            if mode == "hang":
+                time.sleep(1.5)
+                return self._send(500, {"error": "too late"})
+            if mode == "close":
+                self.connection.shutdown(socket.SHUT_RDWR)
+                self.close_connection = True
+                return None
+            if mode in ("500", "429", "400"):
+                return self._send(
+                    int(mode), {"error": {"message": f"stub says {mode}", "type": "x"}}
+                )
+            params = SamplingParams(seed=body.get("seed"))
+            choices = [
+                {
+                    "index": j,
+                    "text": respond(body["prompt"], j, params),
+                    "finish_reason": "stop",
+                    "logprobs": None,
+                }
+                for j in range(body.get("n", 1))
+            ]
+            usage = {
+                "prompt_tokens": 5,
+                "completion_tokens": 7 * len(choices),
+                "total_tokens": 5 + 7 * len(choices),
+            }
+            return self._send(200, {"id": "c", "object": "text_completion", "created": 0, "model": body["model"],
+                                    "choices": choices, "usage": usage})  # fmt: skip
+
+        def _send(self, code: int, payload: dict) -> None:
+            data = json.dumps(payload).encode()
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+    return Handler
+
+
+@pytest.fixture
+def stub() -> Iterator[tuple[Stub, str]]:
+    s = Stub()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(s))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield s, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    server.shutdown()
+    server.server_close()
+
+
+def backend(url: str, **kw: object) -> OpenAIBackend:
+    cfg = OpenAIConfig(timeout_s=0.4, max_retries=2, backoff_s=0.01, max_backoff_s=0.05, **kw)
+    return OpenAIBackend("stub-model", url, config=cfg)
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [("500", "HTTP 500"), ("hang", "timed out after 0.4 s"), ("close", "connection error")],
+)
+def test_retries_then_one_clear_error(stub, mode: str, message: str, monkeypatch) -> None:
+    s, url = stub
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    s.after = mode
+    with pytest.raises(BackendError) as info:
+        backend(url).complete(["Hello"], SamplingParams())
+    text = str(info.value)
+    assert f"{url}: gave up after 3 attempts: {message}" in text
+    assert "sk-test-secret" not in text and "\n" not in text
+    assert len(s.requests) == 3 and set(s.auth) == {"Bearer sk-test-secret"}
+
+
+def test_429_and_5xx_are_retried_until_success(stub) -> None:
+    s, url = stub
+    s.plan = ["429", "500"]
+    b = backend(url)
+    out = b.complete(["Input:"], SamplingParams(n=2, seed=5, max_tokens=9, stop=("\n",)))
+    assert b.retries == 2 and b.requests == 3
+    assert [c.completion_tokens for c in out[0]] == [7, 7] and out[0][0].text.startswith(
+        " <noinput>"
+    )
+    sent = s.requests[-1]
+    assert (
+        sent["n"] == 2 and sent["seed"] == 5 and sent["max_tokens"] == 9 and sent["stop"] == ["\n"]
+    )
+
+
+def test_client_errors_are_not_retried(stub) -> None:
+    s, url = stub
+    s.after = "400"
+    with pytest.raises(BackendError, match="HTTP 400 for model 'stub-model': .*stub says 400"):
+        backend(url).complete(["Hello"], SamplingParams())
+    assert len(s.requests) == 1
+
+
+def test_concurrency_is_bounded_and_order_kept(stub) -> None:
+    s, url = stub
+    prompts = [f"Task: t{i}\nInput:" for i in range(12)]
+    out = backend(url, concurrency=3).complete(prompts, SamplingParams())
+    assert len(out) == 12 and all(len(o) == 1 for o in out)
+    assert sorted(r["prompt"] for r in s.requests) == sorted(prompts)
+
+
+def test_structured_request_shapes(stub) -> None:
+    s, url = stub
+    schema = {"type": "object"}
+    backend(url).complete(["JSON:"], SamplingParams(json_schema=schema))
+    backend(url, structured_mode="structured_outputs").complete(
+        ["JSON:"], SamplingParams(json_schema=schema)
+    )
+    assert s.requests[0]["response_format"] == {
+        "type": "json_schema",
+        "json_schema": {"name": "item", "schema": schema},
+    }
+    assert s.requests[1]["structured_outputs"] == {"json": schema}
+
+
+def _config(url: str) -> GenerateConfig:
+    cfg = GenerateConfig(
+        model="stub-model", backend="openai", base_url=url, batch_size=2, rounds=3, target=1000
+    )
+    cfg.filters = ["exact-dedup", "quality"]
+    cfg.openai = OpenAIConfig(timeout_s=0.4, max_retries=1, backoff_s=0.01, max_backoff_s=0.02)
+    return cfg
+
+
+def test_run_fails_clearly_mid_run_then_resumes_with_nothing_lost(stub, tmp_path: Path) -> None:
+    s, url = stub
+    whole = tmp_path / "whole"
+    run_generate(_config(url), whole, open_backend)
+    per_round = len(s.requests) // 3
+
+    s.requests.clear()
+    s.plan = ["ok"] * (per_round + 2)  # round 2 breaks after its first step
+    s.after = "500"
+    broken = tmp_path / "broken"
+    with pytest.raises(BackendError, match="gave up after 2 attempts: HTTP 500"):
+        run_generate(_config(url), broken, open_backend)
+    assert json.loads((broken / "state.json").read_text())["rounds_done"] == 1
+
+    s.after = "ok"
+    result = run_generate(_config(url), broken, open_backend)
+    assert result.stop_reason.startswith("round limit reached: 3 of --rounds 3")
+    for name in ("records.jsonl", "rejected.jsonl", "instructions.jsonl"):
+        assert (broken / name).read_bytes() == (whole / name).read_bytes(), name

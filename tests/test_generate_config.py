@@ -1,0 +1,113 @@
+"""The shipped generate config loads; bad options and bad YAML are one clear line."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from curate.backends.vllm_backend import EngineConfig, engine_kwargs, lora_rank
+from curate.cli import app
+from curate.filters.config import ConfigError
+from curate.generate.config import GenerateConfig, dump_config, load_config
+
+
+def test_shipped_default_is_the_dataclass_default() -> None:
+    cfg = load_config(None)
+    assert dataclasses.asdict(cfg) == dataclasses.asdict(GenerateConfig())
+
+
+def test_yaml_overrides_key_by_key_and_round_trips(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text(
+        "template: alpaca\nsampling:\n  temperature: 0.7\nengine: {max_model_len: 1024}\n"
+    )
+    cfg = load_config(path)
+    assert (
+        cfg.template == "alpaca" and cfg.sampling.temperature == 0.7 and cfg.sampling.top_p == 1.0
+    )
+    assert cfg.engine.max_model_len == 1024 and cfg.engine.dtype == "auto"
+    again = tmp_path / "again.yaml"
+    again.write_text(dump_config(cfg))
+    assert load_config(again) == cfg
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("temprature: 1\n", "g.yaml: temprature: unknown key"),
+        ("sampling: {top_p: high}\n", "g.yaml: sampling.top_p: expected a float, got 'high'"),
+        (
+            "template: dolly\n",
+            "g.yaml: template: expected one of self-instruct, alpaca, got 'dolly'",
+        ),
+        ("rounds: [1\n", "g.yaml:2: not valid YAML"),
+    ],
+)
+def test_bad_yaml_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert message in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ([], "--model is required"),
+        (
+            ["--model", "m", "--backend", "tgi"],
+            "--backend: expected one of vllm, openai, transformers, got 'tgi'",
+        ),
+        (["--model", "m", "--backend", "openai"], "--backend openai needs --base-url"),
+        (["--model", "m", "--top-p", "0"], "sampling.top_p (--top-p): expected in (0, 1], got 0.0"),
+        (["--model", "m", "--target", "0"], "target: expected at least 1, got 0"),
+        (
+            ["--model", "m", "--backend", "transformers", "--structured"],
+            "--structured needs --backend vllm or openai",
+        ),
+        (["--model", "m", "--seeds", "nope.jsonl"], "nope.jsonl: no such file"),
+        (["--model", "m", "--config", "nope.yaml"], "--config: nope.yaml: no such file"),
+    ],
+)
+def test_cli_errors_are_one_line_before_any_work(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = CliRunner().invoke(app, ["generate", "--out", str(tmp_path / "o"), *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "o" / "records.jsonl").exists()
+
+
+def test_help_lists_the_contract() -> None:
+    result = CliRunner().invoke(app, ["generate", "--help"], env={"COLUMNS": "200"})
+    for flag in ("--out", "--model", "--seeds", "--backend", "--base-url", "--adapter", "--target", "--rounds",
+                 "--template", "--temperature", "--top-p", "--max-tokens", "--batch-size", "--filter-config",
+                 "--config", "--structured", "--seed"):  # fmt: skip
+        assert flag in result.output
+
+
+def test_engine_kwargs_without_cuda(tmp_path: Path) -> None:
+    (tmp_path / "adapter_config.json").write_text('{"r": 12}')
+    kw = engine_kwargs("m", EngineConfig(max_model_len=256, extra={"seed": 1}), str(tmp_path))
+    assert kw["enforce_eager"] is True and kw["enable_chunked_prefill"] is False
+    assert kw["max_model_len"] == 256 and kw["seed"] == 1
+    assert kw["enable_lora"] is True and kw["max_lora_rank"] == lora_rank(tmp_path) == 16
+    kw = engine_kwargs("m", EngineConfig(enforce_eager=False, chunked_prefill=True), None)
+    assert (
+        kw["enforce_eager"] is False
+        and "enable_chunked_prefill" not in kw
+        and "enable_lora" not in kw
+    )
+
+
+def test_shipped_yaml_documents_every_key() -> None:
+    from importlib.resources import files
+
+    text = files("curate.configs").joinpath("generate.yaml").read_text()
+    data = yaml.safe_load(text)
+    assert set(data) == {f.name for f in dataclasses.fields(GenerateConfig)}
