@@ -1,0 +1,282 @@
+"""The `train` command: thin wrappers that parse options and call the recipe and its helpers."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from train import __version__
+from train.config import ConfigError, help_table
+
+app = typer.Typer(
+    name="train",
+    help="Fine-tune with QLoRA, then merge, generate and export.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+out = Console(highlight=False, soft_wrap=True)
+
+
+def fail(message: str, code: int = 1) -> None:
+    """One clear line on stderr, no traceback."""
+    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
+    raise typer.Exit(code)
+
+
+def quiet_transformers() -> None:
+    """Our own progress and messages only: no per-shard loading bars from transformers."""
+    from transformers.utils import logging
+
+    logging.disable_progress_bar()
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        typer.echo(f"instructforge {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=version_callback, is_eager=True, help="Show the version."
+        ),
+    ] = False,
+) -> None:
+    """QLoRA fine-tuning ([bold]run[/]), [bold]render[/], [bold]merge[/], [bold]generate[/], [bold]export[/]."""
+
+
+@app.command(
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    epilog="[bold]Config fields[/] (YAML keys; as flags: --name VALUE, --lora.r 8, --packing / --no-packing)\n\n"
+    + escape(help_table()),
+)
+def run(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML config; flags below override it.")
+    ] = None,
+) -> None:
+    """Train a LoRA adapter (4-bit NF4 base by default) on instruction data.
+
+    Writes [bold]adapter/[/], [bold]checkpoints/[/], [bold]metrics.jsonl[/], [bold]config.yaml[/] and
+    [bold]loss.png[/] into output_dir.
+
+    Example: [bold]train run train/configs/tiny-cpu.yaml --max_steps 30[/]
+    """
+    from train.config import load_config
+    from train.data import DataError
+    from train.recipe import RunError
+    from train.recipe import run as run_recipe
+
+    quiet_transformers()
+    flags = list(ctx.args)
+    if config is not None and str(config).startswith(
+        "--"
+    ):  # no CONFIG: click took the first flag for it
+        flags, config = [str(config), *flags], None
+    try:
+        cfg = load_config(config, flags)
+        result = run_recipe(cfg, err)
+    except (ConfigError, DataError, RunError) as e:
+        fail(str(e))
+    eval_part = f", eval_loss {result.eval_loss:.4f}" if result.eval_loss is not None else ""
+    loss = f"{result.train_loss:.4f}" if result.train_loss is not None else "-"
+    err.print(
+        f"done: {result.steps} steps, loss {loss}{eval_part}, {result.tokens_per_s:,.0f} tok/s → {result.adapter}"
+    )
+
+
+@app.command()
+def render(
+    data: Annotated[str, typer.Argument(help="Data file (any format `curate convert` reads).")],
+    template: Annotated[
+        str, typer.Option("--template", "-t", help="alpaca, chatml or tokenizer.")
+    ] = "alpaca",
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="Tokenizer dir: adds EOS and token counts (needed for 'tokenizer')."
+        ),
+    ] = None,
+    n: Annotated[int, typer.Option("-n", help="How many records to show.")] = 3,
+    from_format: Annotated[
+        str | None, typer.Option("--from", help="Input format (default: detect).")
+    ] = None,
+) -> None:
+    """Show records as training text: the masked prompt dimmed, the learned completion bright.
+
+    Example: [bold]train render data/samples/alpaca.json -t chatml -n 2[/]
+    """
+    from itertools import islice
+
+    from curate.io import InputError, Reject, read_records
+    from curate.render import render as render_record
+
+    tok = None
+    if model:
+        from train.model import load_tokenizer
+
+        try:
+            tok = load_tokenizer(model)
+        except OSError as e:
+            fail(f"--model: cannot load a tokenizer from {model!r}: {str(e).splitlines()[0]}")
+    try:
+        items = list(islice(read_records(data, from_format), n))
+        for item in items:
+            if isinstance(item, Reject):
+                err.print(f"[yellow]reject:[/] {escape(str(item))}")
+                continue
+            prompt, completion = render_record(item, template, tok)
+            eos = (
+                escape(tok.eos_token)
+                if tok is not None and not completion.endswith(tok.eos_token)
+                else ""
+            )
+            counts = ""
+            if tok is not None:
+                from train.data import tokenize
+
+                ex = tokenize(item, template, tok)
+                masked = sum(1 for label in ex.labels if label == -100)
+                counts = f" ({masked} masked + {len(ex) - masked} learned tokens)"
+            out.print(f"[bold cyan]── {escape(item.id)}{counts}[/]")
+            out.print(f"[dim]{escape(prompt)}[/][bold]{escape(completion)}[/][magenta]{eos}[/]")
+    except (InputError, ValueError) as e:
+        fail(str(e))
+
+
+@app.command()
+def merge(
+    adapter: Annotated[Path, typer.Option("--adapter", help="Adapter dir written by `train run`.")],
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory for the merged checkpoint.")],
+    dtype: Annotated[
+        str, typer.Option("--dtype", help="bf16, fp16 or fp32 base weights.")
+    ] = "bf16",
+    base: Annotated[
+        str | None, typer.Option("--base", help="Base model (default: the one it was trained on).")
+    ] = None,
+) -> None:
+    """Merge an adapter into its base weights (bf16/fp16, not 4-bit) → a plain HF checkpoint.
+
+    Example: [bold]train merge --adapter runs/tiny/adapter --out runs/tiny/merged[/]
+    """
+    from train.adapter import AdapterError
+    from train.merge import merge as run_merge
+
+    quiet_transformers()
+    if dtype not in ("bf16", "fp16", "fp32"):
+        fail(f"--dtype: {dtype!r} is not one of bf16, fp16, fp32")
+    try:
+        path = run_merge(adapter, out_dir, dtype, base)
+    except (AdapterError, ConfigError) as e:
+        fail(str(e))
+    err.print(f"merged → {path}")
+
+
+@app.command()
+def generate(
+    adapter: Annotated[Path, typer.Option("--adapter", help="Adapter dir written by `train run`.")],
+    prompt: Annotated[str | None, typer.Argument(help="One instruction (or use --input).")] = None,
+    input: Annotated[
+        str | None, typer.Option("--input", help="Records to answer (any format).")
+    ] = None,
+    max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Cap per answer.")] = 256,
+    batch_size: Annotated[int, typer.Option("--batch-size", help="Prompts per batch.")] = 8,
+    temperature: Annotated[float, typer.Option("--temperature", help="0 = greedy.")] = 0.0,
+    base: Annotated[
+        str | None, typer.Option("--base", help="Base model (default: the one it was trained on).")
+    ] = None,
+) -> None:
+    """Answer instructions with base + adapter, in the template it was trained with; stops at EOS.
+
+    One PROMPT prints the answer; --input prints one JSON line per record (id, instruction, input, output).
+
+    Example: [bold]train generate --adapter runs/tiny/adapter "Give three tips for staying healthy."[/]
+    """
+    from curate.io import InputError, Reject, read_records
+    from curate.records import Record
+    from train.adapter import AdapterError
+    from train.generate import generate as run_generate
+
+    quiet_transformers()
+    if (prompt is None) == (input is None):
+        fail("give one PROMPT or --input FILE")
+    try:
+        if prompt is not None:
+            records = [Record(id="prompt", instruction=prompt)]
+        else:
+            items = list(read_records(input))
+            for r in items:
+                if isinstance(r, Reject):
+                    err.print(f"[yellow]skipped malformed:[/] {escape(str(r))}")
+            records = [r for r in items if isinstance(r, Record)]
+        for g in run_generate(
+            adapter,
+            records,
+            max_new_tokens=max_new_tokens,
+            batch_size=batch_size,
+            temperature=temperature,
+            base=base,
+        ):
+            if prompt is not None:
+                typer.echo(g.text)
+            else:
+                row = {
+                    "id": g.record.id,
+                    "instruction": g.record.instruction,
+                    "input": g.record.input,
+                }
+                typer.echo(
+                    json.dumps(
+                        {**row, "output": g.text, "stopped_at_eos": g.stopped}, ensure_ascii=False
+                    )
+                )
+    except (AdapterError, ConfigError, InputError) as e:
+        fail(str(e))
+
+
+@app.command()
+def export(
+    model: Annotated[Path, typer.Argument(help="Merged checkpoint dir (from `train merge`).")],
+    out_file: Annotated[Path, typer.Option("--out", help="Output .gguf file.")],
+    gguf: Annotated[
+        bool, typer.Option("--gguf", help="Export to GGUF for llama.cpp (the only format).")
+    ] = True,
+    quant: Annotated[str, typer.Option("--quant", help="f16, q8_0 or q4_0.")] = "q8_0",
+    pre_tokenizer: Annotated[
+        str | None,
+        typer.Option(
+            "--pre-tokenizer",
+            help="Declare llama.cpp's pre-tokenizer (llama-bpe, gpt-2, default…) when the converter "
+            "does not recognise the tokenizer (e.g. one trained from scratch).",
+        ),
+    ] = None,
+) -> None:
+    """Convert a merged checkpoint to a GGUF file for llama.cpp (f16, q8_0 or q4_0).
+
+    Example: [bold]train export runs/tiny/merged --gguf --out runs/tiny/model.q8_0.gguf --quant q8_0[/]
+    """
+    from train.export import ExportError, export_gguf
+
+    if not gguf:
+        fail("--gguf is the only export format")
+    try:
+        path = export_gguf(model, out_file, quant, pre_tokenizer)
+    except ExportError as e:
+        fail(str(e))
+    err.print(f"exported → {path}")
+
+
+if __name__ == "__main__":
+    app()

