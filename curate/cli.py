@@ -112,3 +112,6 @@ app.command("filter")(filter_command)
 from curate.generate.command import generate_command  # noqa: E402
 
 app.command("generate")(generate_command)
+
+if __name__ == "__main__":
+    app()
