@@ -63,12 +63,47 @@ class Record:
         return "\n".join(part for part in (self.instruction, self.input, self.output) if part)
 
     def to_dict(self) -> dict[str, Any]:
-        d = asdict(self)
-        if d["messages"] is None:
-            del d["messages"]
-        if d["lang"] is None:
-            del d["lang"]
-        return d
+        """The record as plain data (a deep copy, like ``dataclasses.asdict``); ``messages`` and
+        ``lang`` only when set. Built by hand: asdict's generic recursion is ≈5x slower."""
+        try:
+            d: dict[str, Any] = {
+                "id": self.id,
+                "instruction": self.instruction,
+                "input": self.input,
+                "output": self.output,
+            }
+            if self.messages is not None:
+                d["messages"] = _plain_copy(self.messages)
+            if self.lang is not None:
+                d["lang"] = self.lang
+            d["meta"] = _plain_copy(self.meta)
+            return d
+        except _NotPlain:  # a value JSON has no type for: asdict's own deep copy
+            d = asdict(self)
+            if d["messages"] is None:
+                del d["messages"]
+            if d["lang"] is None:
+                del d["lang"]
+            return d
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+class _NotPlain(Exception):
+    pass
+
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _plain_copy(value: Any) -> Any:
+    """A deep copy of JSON-shaped data (dicts, lists, scalars); _NotPlain for anything else."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {k: _plain_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [_plain_copy(v) for v in value]
+    raise _NotPlain

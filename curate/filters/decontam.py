@@ -7,8 +7,9 @@ the eval file, the eval item's id and the n-gram. Rule for short eval items: an 
 than ``ngram`` words is indexed as one n-gram of its full length, so a record containing the
 whole item word for word still matches.
 
-The index holds one int per distinct n-gram (Python's tuple hash, 64 bits). It is rebuilt in
-each process rather than pickled, because string hashes differ between processes.
+The index holds one int per distinct n-gram (Python's hash of the tuple of UTF-8 encoded words,
+64 bits). It is rebuilt in each process rather than pickled, because hashes differ between
+processes.
 """
 
 from __future__ import annotations
@@ -40,6 +41,20 @@ def words_of(text: str) -> list[str]:
     return WORD.findall(text.lower())
 
 
+# ASCII bytes of a word (\w in an ASCII text: letters, digits, underscore) kept, others → space
+_ASCII_WORD = bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in range(128)) + bytes(
+    range(128, 256)
+)
+
+
+def word_bytes(text: str) -> list[bytes]:
+    """``words_of(text)`` UTF-8 encoded; an ASCII text is split with ``bytes.translate`` (3x faster)."""
+    low = text.lower()
+    if low.isascii():
+        return low.encode("ascii").translate(_ASCII_WORD).split()
+    return [w.encode("utf-8", "surrogatepass") for w in WORD.findall(low)]
+
+
 def grams(words: list[str], n: int) -> Iterator[tuple[str, ...]]:
     return zip(*(words[i:] for i in range(n)), strict=False)
 
@@ -50,7 +65,9 @@ class EvalIndex:
     def __init__(self, eval_sets: list[str], n: int, min_short_words: int):
         self.n = n
         self.index: dict[int, tuple[str, str]] = {}
+        self.vocab: set[bytes] = set()  # every word of every indexed n-gram
         self.short_lengths: set[int] = set()
+        self.short_firsts: dict[int, set[bytes]] = {}  # length → first words of short items
         self.items: Counter[str] = Counter()
         for path in eval_sets:
             for item in read_records(path):
@@ -58,30 +75,52 @@ class EvalIndex:
                     self.add(path, item, min_short_words)
 
     def add(self, path: str, item: Record, min_short_words: int) -> None:
-        words = words_of(item.text())
+        words = word_bytes(item.text())
         if len(words) < min_short_words:
             return
         self.items[path] += 1
+        self.vocab.update(words)
         if len(words) < self.n:
             self.short_lengths.add(len(words))
+            self.short_firsts.setdefault(len(words), set()).add(words[0])
             self.index.setdefault(hash(tuple(words)), (path, item.id))
             return
         for g in grams(words, self.n):
             self.index.setdefault(hash(g), (path, item.id))
 
     def match(self, text: str) -> tuple[str, str, str] | None:
-        """(eval file, eval id, n-gram) of the first shared n-gram in ``text``, or None."""
-        words = words_of(text)
-        for k in (self.n, *sorted(self.short_lengths)):
-            if len(words) < k:
-                continue
-            hashes = [hash(g) for g in grams(words, k)]
-            if self.index.keys().isdisjoint(hashes):
-                continue
-            for i, h in enumerate(hashes):
+        """(eval file, eval id, n-gram) of the first shared n-gram in ``text``, or None.
+
+        Only n-grams whose words are all in the eval vocabulary can be indexed: a byte per word
+        (1 = in the vocabulary) and ``bytes.find`` of k ones locate them, so most records hash
+        nothing at all.
+        """
+        words = word_bytes(text)
+        known = bytes(map(self.vocab.__contains__, words))
+        found = self._find(words, known, self.n, None)
+        for k in sorted(self.short_lengths):
+            if found is None:
+                firsts = bytes(map(self.short_firsts[k].__contains__, words))
+                found = self._find(words, known, k, firsts)
+        if found is None:
+            return None
+        path, eval_id, i, k = found
+        return path, eval_id, b" ".join(words[i : i + k]).decode("utf-8", "surrogatepass")
+
+    def _find(
+        self, words: list[bytes], known: bytes, k: int, firsts: bytes | None
+    ) -> tuple[str, str, int, int] | None:
+        """The first indexed k-gram: only where k known words follow each other (and, for the few
+        short items, where one of their first words starts)."""
+        run = b"\x01" * k
+        i = known.find(run) if firsts is None else firsts.find(1)
+        while i >= 0:
+            if firsts is None or known.startswith(run, i):
+                h = hash(tuple(words[i : i + k]))
                 if h in self.index:
                     path, eval_id = self.index[h]
-                    return path, eval_id, " ".join(words[i : i + k])
+                    return path, eval_id, i, k
+            i = known.find(run, i + 1) if firsts is None else firsts.find(1, i + 1)
         return None
 
 

@@ -53,9 +53,13 @@ TRANSLATION = (
 )
 
 
+_ASCII_STEMS = tuple(s for s in TRANSLATION if s.isascii())
+
+
 def asks_translation(instruction: str) -> bool:
     low = instruction.lower()
-    return any(stem in low for stem in TRANSLATION)
+    # a stem with a non-ASCII letter cannot be inside an ASCII text
+    return any(stem in low for stem in (_ASCII_STEMS if low.isascii() else TRANSLATION))
 
 
 @dataclass
@@ -95,8 +99,7 @@ class LanguageStage:
         out: list[tuple[str, str | None]] = []
         for name, text in fields:
             clean = ld.clean_for_detection(text, self.cfg.max_chars)
-            letters, words = ld.prose_size(clean)
-            enough = letters >= self.cfg.min_letters and words >= self.cfg.min_words
+            enough = ld.enough_prose(clean, self.cfg.min_letters, self.cfg.min_words)
             out.append((name, clean if enough else None))
         return out
 

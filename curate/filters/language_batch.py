@@ -21,8 +21,9 @@ from curate.filters.language_detect import py3langid_model
 class BatchLangid:
     def __init__(self) -> None:
         m = py3langid_model()
-        self.nextmove = np.frombuffer(m.tk_nextmove, dtype=np.uint32).astype(np.int64)
-        self.rowbase = np.asarray(m._rowbase, dtype=np.int64)
+        # int32 halves the 9.8M-entry transition table (values < 2**31): fewer cache misses
+        self.nextmove = np.frombuffer(m.tk_nextmove, dtype=np.uint32).astype(np.int32)
+        self.rowbase = np.asarray(m._rowbase, dtype=np.int32)
         self.output = np.asarray(m.tk_output, dtype=np.int64)
         self.ptc = np.asarray(m.nb_ptc, dtype=np.float32)
         self.pc = np.asarray(m.nb_pc, dtype=np.float32)
@@ -41,18 +42,18 @@ class BatchLangid:
         lengths = np.fromiter((len(b) for b in encoded), dtype=np.int64, count=n)
         order = np.argsort(-lengths, kind="stable")
         width = int(lengths.max()) if n else 0
-        grid = np.zeros((n, max(width, 1)), dtype=np.int64)
+        grid = np.zeros((max(width, 1), n), dtype=np.int32)  # position × text: rows contiguous
         for row, i in enumerate(order):
             b = encoded[i]
-            grid[row, : len(b)] = np.frombuffer(b, dtype=np.uint8)
+            grid[: len(b), row] = np.frombuffer(b, dtype=np.uint8)
         sorted_len = lengths[order]
-        state = np.zeros(n, dtype=np.int64)
+        state = np.zeros(n, dtype=np.int32)
         rows, feats = [], []
         active = n
         for pos in range(width):
             while active and sorted_len[active - 1] <= pos:
                 active -= 1
-            s = self.nextmove[self.rowbase[state[:active]] + grid[:active, pos]]
+            s = self.nextmove[self.rowbase[state[:active]] + grid[pos, :active]]
             state[:active] = s
             f = self.output[s]
             hit = np.nonzero(f >= 0)[0]

@@ -17,6 +17,8 @@ CODE_BLOCK = re.compile(r"```.*?(```|$)|`[^`\n]*`", re.DOTALL)
 URL_OR_MAIL = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+\.\S+")
 # A token with a digit or a code/markup character is not language evidence.
 NOISE_TOKEN = re.compile(r"(?<!\S)\S*?[0-9_=<>{}\[\]()\\/|#@$%^*+~]\S*")
+NOISE_CHARS = frozenset("0123456789_=<>{}[]()\\/|#@$%^*+~")  # NOISE_TOKEN's class
+NOISE_CHAR = re.compile(r"[0-9_=<>{}\[\]()\\/|#@$%^*+~]")
 SPACES = re.compile(r"\s+")
 LETTER_RUN = re.compile(r"[^\W\d_]{2,}")
 NO_DETECTION = ("und", "zxx")
@@ -50,7 +52,11 @@ def clean_for_detection(text: str, max_chars: int) -> str:
         text = CODE_BLOCK.sub(" ", text)
     if "://" in text or "www." in text or "@" in text:
         text = URL_OR_MAIL.sub(" ", text)
-    return " ".join(NOISE_TOKEN.sub(" ", text).split())[:max_chars]
+    # = " ".join(NOISE_TOKEN.sub(" ", text).split()): whitespace tokens with a noise character go
+    tokens = text.split()
+    if NOISE_CHAR.search(text) is not None:
+        tokens = [t for t in tokens if NOISE_CHARS.isdisjoint(t)]
+    return " ".join(tokens)[:max_chars]
 
 
 def prose_size(text: str) -> tuple[int, int]:
@@ -65,6 +71,24 @@ def prose_size(text: str) -> tuple[int, int]:
         elif not first.isupper():
             words += max(1, len(run) // 2)
     return letters, words
+
+
+def enough_prose(text: str, min_letters: int, min_words: int) -> bool:
+    """``prose_size(text)`` reaches both minimums (stops reading as soon as it does)."""
+    if min_letters <= 0 and min_words <= 0:
+        return True
+    letters = words = 0
+    for m in LETTER_RUN.finditer(text):
+        run = m.group()
+        letters += len(run)
+        first = run[0]
+        if first.islower():
+            words += 1
+        elif not first.isupper():
+            words += max(1, len(run) // 2)
+        if letters >= min_letters and words >= min_words:
+            return True
+    return False
 
 
 def normalise_code(code: str | None) -> str | None:

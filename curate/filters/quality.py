@@ -26,7 +26,10 @@ from curate.filters.quality_patterns import (
     DISCLAIMERS,
     PLACEHOLDERS,
     REFUSALS,
+    blacklist_cores,
+    blacklist_lower_pattern,
     blacklist_pattern,
+    phrases_pattern,
 )
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.records import Record
@@ -86,6 +89,11 @@ class _Compiled(NamedTuple):
     refusals: tuple[str, ...]
     disclaimers: tuple[str, ...]
     categories: frozenset[str]
+    # fast paths giving the same answers: the blacklist on lowercased ASCII text (None: not
+    # available) behind a substring pre-check, and any refusal or disclaimer phrase at all
+    blacklist_lower: re.Pattern[str] | None
+    blacklist_cores: tuple[str, ...]
+    any_refusal: re.Pattern[str]
 
 
 @lru_cache(maxsize=16)
@@ -96,12 +104,17 @@ def _compile(
     disclaimers: tuple[str, ...],
     cats: tuple[str, ...],
 ) -> _Compiled:
+    refusal_phrases = tuple(p.lower().replace("’", "'") for p in refusals)
+    disclaimer_phrases = tuple(p.lower().replace("’", "'") for p in disclaimers)
     return _Compiled(
         frozenset(p.strip().lower() for p in placeholders),
         blacklist_pattern(blacklist) if blacklist else None,
-        tuple(p.lower().replace("’", "'") for p in refusals),
-        tuple(p.lower().replace("’", "'") for p in disclaimers),
+        refusal_phrases,
+        disclaimer_phrases,
         frozenset(cats),
+        blacklist_lower_pattern(blacklist) if blacklist else None,
+        blacklist_cores(blacklist),
+        phrases_pattern(refusal_phrases + disclaimer_phrases),
     )
 
 
@@ -123,17 +136,33 @@ def first_blacklisted(text: str, pattern: re.Pattern[str], words: list[str]) -> 
     return words[m.lastindex - 1] if m.lastindex else m.group(0).lower()
 
 
+def _blacklisted(text: str, c: _Compiled, words: list[str]) -> str | None:
+    """``first_blacklisted`` with its fast path: an ASCII text with none of the words' pieces in it
+    cannot match; otherwise the lowercase pattern on the lowercased text finds the same word."""
+    assert c.blacklist is not None
+    if c.blacklist_lower is None or not text.isascii():
+        return first_blacklisted(text, c.blacklist, words)
+    low = text.lower()
+    for core in c.blacklist_cores:
+        if core in low:
+            return first_blacklisted(low, c.blacklist_lower, words)
+    return None
+
+
 def check_instruction(text: str, cfg: QualityConfig) -> Verdict:
     """Instruction-only checks: length bounds, blacklist, bad start."""
+    return _check_instruction(text, cfg, _compiled(cfg))
+
+
+def _check_instruction(text: str, cfg: QualityConfig, c: _Compiled) -> Verdict:
     if cfg.instruction_length:
         n = qc.word_count(text)
         if n < cfg.min_instruction_words:
             return drop("instruction-too-short", NAME, words=n, min=cfg.min_instruction_words)
         if n > cfg.max_instruction_words:
             return drop("instruction-too-long", NAME, words=n, max=cfg.max_instruction_words)
-    pattern = _compiled(cfg).blacklist
-    if cfg.blacklist and pattern is not None:
-        word = first_blacklisted(text, pattern, cfg.blacklist_words)
+    if cfg.blacklist and c.blacklist is not None:
+        word = _blacklisted(text, c, cfg.blacklist_words)
         if word is not None:
             return drop(f"blacklist:{word}", NAME, word=word)
     if cfg.bad_start:
@@ -164,61 +193,75 @@ def check_output(
     output: str, prompt: str, input: str, cfg: QualityConfig, turn: int | None = None
 ) -> Verdict:
     """Output checks on one reply: empty, refusal, echo, repetition, truncation."""
-    c = _compiled(cfg)
-    at = {} if turn is None else {"turn": turn}
-    checks: list[tuple[bool, str, Any]] = [
-        (cfg.empty_output, "empty-output", lambda: qc.placeholder(output, c.placeholders)),
-        (
-            cfg.refusal,
-            "refusal",
-            lambda: qc.refusal(output, _refusals(c, prompt), cfg.refusal_window),
-        ),
-        (cfg.echo, "echo", lambda: qc.echo(output, prompt, input, cfg.echo_max_extra_words)),
-        (
-            cfg.repetition,
-            "repetition",
-            lambda: qc.repetition(
-                output,
-                cfg.max_duplicate_sentences,
-                cfg.min_sentences,
-                cfg.repetition_ngram,
-                cfg.max_duplicate_ngram_chars,
-                cfg.repetition_min_words,
-            ),
-        ),
-        (
-            cfg.truncated,
-            "truncated",
-            lambda: qc.truncated(
-                output, cfg.truncated_min_words, cfg.truncated_min_last_line_words
-            ),
-        ),
-    ]
-    for enabled, reason, run in checks:
-        if enabled:
-            ev = run()
+    return _check_output(output, prompt, input, cfg, _compiled(cfg), turn)
+
+
+def _output_evidence(
+    output: str, prompt: str, input: str, cfg: QualityConfig, c: _Compiled
+) -> tuple[str, qc.Evidence]:
+    """(reason, evidence) of the first output check that fails, or ("", None)."""
+    if cfg.empty_output:
+        ev = qc.placeholder(output, c.placeholders)
+        if ev is not None:
+            return "empty-output", ev
+    if cfg.refusal:
+        head = output[: cfg.refusal_window + 60].lower().replace("’", "'")
+        if c.any_refusal.search(head) is not None:  # else no phrase is anywhere in the head
+            ev = qc.refusal(output, _refusals(c, prompt), cfg.refusal_window)
             if ev is not None:
-                return drop(reason, NAME, **ev, **at)
-    return KEEP
+                return "refusal", ev
+    if cfg.echo:
+        ev = qc.echo(output, prompt, input, cfg.echo_max_extra_words)
+        if ev is not None:
+            return "echo", ev
+    if cfg.repetition:
+        ev = qc.repetition(
+            output,
+            cfg.max_duplicate_sentences,
+            cfg.min_sentences,
+            cfg.repetition_ngram,
+            cfg.max_duplicate_ngram_chars,
+            cfg.repetition_min_words,
+        )
+        if ev is not None:
+            return "repetition", ev
+    if cfg.truncated:
+        ev = qc.truncated(output, cfg.truncated_min_words, cfg.truncated_min_last_line_words)
+        if ev is not None:
+            return "truncated", ev
+    return "", None
+
+
+def _check_output(
+    output: str, prompt: str, input: str, cfg: QualityConfig, c: _Compiled, turn: int | None
+) -> Verdict:
+    reason, ev = _output_evidence(output, prompt, input, cfg, c)
+    if ev is None:
+        return KEEP
+    return drop(reason, NAME, **ev, **({} if turn is None else {"turn": turn}))
 
 
 def check_record(rec: Record, cfg: QualityConfig) -> Verdict:
     """Every enabled heuristic, cheapest and most certain first; the first failure is the verdict."""
+    return _check_record(rec, cfg, _compiled(cfg))
+
+
+def _check_record(rec: Record, cfg: QualityConfig, c: _Compiled) -> Verdict:
     exchanges = _exchanges(rec)
     if cfg.empty_output:
         for _, reply, turn in exchanges:
-            ev = qc.placeholder(reply, _compiled(cfg).placeholders)
+            ev = qc.placeholder(reply, c.placeholders)
             if ev is not None:
                 return drop("empty-output", NAME, **ev, **({} if turn is None else {"turn": turn}))
     if cfg.missing_context and not rec.input.strip():
         category = rec.meta.get("category")
-        if isinstance(category, str) and category in _compiled(cfg).categories:
+        if isinstance(category, str) and category in c.categories:
             return drop("missing-context", NAME, category=category)
-    verdict = check_instruction(rec.instruction, cfg)
+    verdict = _check_instruction(rec.instruction, cfg, c)
     if not verdict.keep:
         return verdict
     for i, (prompt, reply, turn) in enumerate(exchanges):
-        verdict = check_output(reply, prompt, rec.input if i == 0 else "", cfg, turn)
+        verdict = _check_output(reply, prompt, rec.input if i == 0 else "", cfg, c, turn)
         if not verdict.keep:
             return verdict
     return KEEP
@@ -233,8 +276,9 @@ class QualityStage:
         self.seen = 0
 
     def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
+        compiled = _compiled(self.cfg)
         for rec in records:
-            verdict = check_record(rec, self.cfg) if self.cfg.enabled else KEEP
+            verdict = _check_record(rec, self.cfg, compiled) if self.cfg.enabled else KEEP
             self.seen += 1
             if not verdict.keep:
                 self.counts[verdict.reason] += 1

@@ -15,26 +15,27 @@ from curate.filters.quality_patterns import (
     DANGLING,
     INVERTED_OPENERS,
     LIST_ITEM,
-    NON_WORD,
     SENTENCE_SPLIT,
     SPACELESS_ANY,
     SPACELESS_SCRIPTS,
     SPACES,
     TERMINAL,
     WORD,
+    WORD_RUN,
 )
 
 Evidence = dict[str, Any] | None
 
 
 def normalise(text: str) -> str:
-    """Lowercase, punctuation dropped, whitespace collapsed."""
-    return SPACES.sub(" ", NON_WORD.sub(" ", text.lower())).strip()
+    """Lowercase, punctuation dropped, whitespace collapsed (= the ``\\w+`` runs of the lowercased
+    text joined by one space: what is left between punctuation and whitespace)."""
+    return " ".join(WORD_RUN.findall(text.lower()))
 
 
 def word_count(text: str) -> int:
     """Words separated by spaces; in Chinese, Japanese, Thai … characters count as a fraction of a word."""
-    if not SPACELESS_ANY.search(text):
+    if text.isascii() or not SPACELESS_ANY.search(text):
         return len(text.split())
     total = 0
     for token in text.split():
@@ -49,9 +50,12 @@ def word_count(text: str) -> int:
 def placeholder(output: str, placeholders: frozenset[str]) -> Evidence:
     """Empty output, whitespace only, punctuation only, or a placeholder such as N/A or <nooutput>."""
     text = output.strip()
-    key = text.lower().strip(" .!?\"'`")
-    has_content = any(c.isalnum() or unicodedata.category(c) == "So" for c in text)  # emoji count
-    if key in placeholders or text.lower() in placeholders or not has_content:
+    low = text.lower()
+    if (
+        low.strip(" .!?\"'`") in placeholders
+        or low in placeholders
+        or not any(c.isalnum() or unicodedata.category(c) == "So" for c in text)  # emoji count
+    ):
         return {"output": text[:40]}
     return None
 
@@ -83,21 +87,33 @@ def refusal(output: str, phrases: tuple[str, ...], window: int) -> Evidence:
 
 def echo(output: str, instruction: str, input: str, max_extra_words: int) -> Evidence:
     """The output repeats the instruction (plus a few words) or is the input unchanged."""
-    out = normalise(output)
-    if not out:
+    low = output.lower()
+    if WORD_RUN.search(low) is None:  # nothing left after normalising
         return None
-    inst = normalise(instruction)
-    if inst and inst in out and len(out.split()) - len(inst.split()) <= max_extra_words:
-        return {"field": "instruction"}
-    if input.strip() and SPACES.sub(" ", output).strip() == SPACES.sub(" ", input).strip():
+    inst_words = WORD_RUN.findall(instruction.lower())
+    # every word of the normalised instruction is a substring of the lowercased output, or the
+    # normalised instruction cannot be inside the normalised output: one cheap test, usually False
+    if inst_words and max(inst_words, key=len) in low:
+        out_words = WORD_RUN.findall(low)
+        extra = len(out_words) - len(inst_words)
+        if extra <= max_extra_words and " ".join(inst_words) in " ".join(out_words):
+            return {"field": "instruction"}
+    if input.strip() and output.split() == input.split():  # equal after collapsing whitespace
         return {"field": "input"}
     return None
 
 
 def duplicate_sentence_fraction(output: str, min_sentence_words: int = 3) -> tuple[float, int]:
     """(share of sentences that repeat an earlier one, number of sentences counted)."""
-    sentences = [normalise(s) for s in SENTENCE_SPLIT.split(output)]
-    sentences = [s for s in sentences if s.count(" ") + 1 >= min_sentence_words]
+    return _duplicate_pieces(SENTENCE_SPLIT.split(output), min_sentence_words)
+
+
+def _duplicate_pieces(pieces: list[str], min_sentence_words: int) -> tuple[float, int]:
+    sentences = []
+    for piece in pieces:
+        words = WORD_RUN.findall(piece.lower())
+        if len(words) >= min_sentence_words:
+            sentences.append(" ".join(words))  # = normalise(piece)
     if not sentences:
         return 0.0, 0
     return 1 - len(set(sentences)) / len(sentences), len(sentences)
@@ -107,6 +123,9 @@ def duplicate_ngram_fraction(words: list[str], n: int) -> float:
     """Gopher's measure: share of characters inside word n-grams that occurred before."""
     if len(words) < 2 * n:
         return 0.0
+    grams = list(zip(*(words[i:] for i in range(n)), strict=False))
+    if len(set(grams)) == len(grams):
+        return 0.0  # no n-gram occurs twice
     seen: set[tuple[str, ...]] = set()
     covered = [False] * len(words)
     for i in range(len(words) - n + 1):
@@ -128,7 +147,9 @@ def repetition(
     min_words: int,
 ) -> Evidence:
     """Degenerate loops: many repeated sentences, or many characters inside repeated word n-grams."""
-    frac, count = duplicate_sentence_fraction(output)
+    pieces = SENTENCE_SPLIT.split(output)
+    # fewer pieces than the sentences needed: the sentence test cannot fire
+    frac, count = _duplicate_pieces(pieces, 3) if len(pieces) >= min_sentences else (0.0, 0)
     if count >= min_sentences and frac > max_sentence_dup:
         return {"duplicate_sentences": round(frac, 3), "sentences": count}
     words = WORD.findall(output.lower())
