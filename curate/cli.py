@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from curate import __version__
+from curate.cli_common import VersionOption
 from curate.io import InputError, StrictError
 
 app = typer.Typer(
@@ -30,20 +30,9 @@ def fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
-def version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"instructforge {__version__}")
-        raise typer.Exit()
-
-
 @app.callback()
 def main(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=version_callback, is_eager=True, help="Show the version."
-        ),
-    ] = False,
+    version: VersionOption = False,
 ) -> None:
     """Grow ([bold]generate[/]), audit ([bold]filter[/]) and reformat ([bold]convert[/]) instruction data."""
 

@@ -13,6 +13,7 @@ Writers put ``meta`` back so a round trip through any format loses nothing.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -107,3 +108,15 @@ def _plain_copy(value: Any) -> Any:
     if kind is list:
         return [_plain_copy(v) for v in value]
     raise _NotPlain
+
+
+def chunked(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    """Consecutive lists of at most ``size`` records (the last may be shorter)."""
+    chunk: list[Record] = []
+    for rec in records:
+        chunk.append(rec)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -10,7 +10,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from train import __version__
+from curate.cli_common import VersionOption
 from train.config import ConfigError, help_table
 
 app = typer.Typer(
@@ -38,20 +38,9 @@ def quiet_transformers() -> None:
     logging.disable_progress_bar()
 
 
-def version_callback(value: bool) -> None:
-    if value:
-        typer.echo(f"instructforge {__version__}")
-        raise typer.Exit()
-
-
 @app.callback()
 def main(
-    version: Annotated[
-        bool,
-        typer.Option(
-            "--version", callback=version_callback, is_eager=True, help="Show the version."
-        ),
-    ] = False,
+    version: VersionOption = False,
 ) -> None:
     """QLoRA fine-tuning ([bold]run[/]), [bold]render[/], [bold]merge[/], [bold]generate[/], [bold]export[/]."""
 

@@ -18,7 +18,7 @@ from typing import Any
 from curate.filters import language_detect as ld
 from curate.filters.language_batch import batch_langid
 from curate.filters.verdict import KEEP, Verdict, drop
-from curate.records import Record
+from curate.records import Record, chunked
 
 NAME = "language"
 
@@ -171,7 +171,7 @@ class LanguageStage:
             for rec in records:
                 yield rec, KEEP
             return
-        for chunk in _chunks(records, self.cfg.batch_size):
+        for chunk in chunked(records, self.cfg.batch_size):
             for rec, verdict in zip(chunk, self.check_chunk(chunk), strict=True):
                 self.langs[rec.meta["lang_detected"]] += 1
                 if not verdict.keep:
@@ -190,17 +190,6 @@ class LanguageStage:
             "texts_by_detector": dict(self.detectors),
             "texts_per_s": round(self.texts / self.seconds, 1) if self.seconds else None,
         }
-
-
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for rec in records:
-        chunk.append(rec)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _record_language(found: list[ld.Detection], expected: str | None) -> str:

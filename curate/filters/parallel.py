@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from curate.filters.config import FilterConfig
 from curate.filters.stats import StageMeter, StageProgress
 from curate.filters.verdict import Verdict
-from curate.records import Record
+from curate.records import Record, chunked
 
 if TYPE_CHECKING:
     from curate.filters.pipeline import _Sink
@@ -122,7 +122,7 @@ def run_parallel(
     pending: deque[Any] = deque()
     for m in names:
         meters[m].workers = cfg.workers
-    for chunk in _chunks(records, cfg.chunk_size):
+    for chunk in chunked(records, cfg.chunk_size):
         rows = [_row(rec) for rec in chunk]
         pending.append((chunk, pool.apply_async(_run_chunk, (rows, names))))
         if len(pending) >= 2 * cfg.workers:
@@ -157,14 +157,3 @@ def _collect(
             yield rec
         else:
             sink.reject(rec, verdict)
-
-
-def _chunks(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for rec in records:
-        chunk.append(rec)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk

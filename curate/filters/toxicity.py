@@ -20,7 +20,7 @@ from typing import Any
 
 from curate.filters import toxicity_models as tm
 from curate.filters.verdict import KEEP, Verdict, drop
-from curate.records import Record
+from curate.records import Record, chunked
 
 NAME = "toxicity"
 HIST_BINS = 20
@@ -152,7 +152,7 @@ class ToxicityStage:
                 yield rec, KEEP
             return
         with _progress(self.progress, self.model_name) as advance:
-            for chunk in _chunks(records, self.cfg.batch_size):
+            for chunk in chunked(records, self.cfg.batch_size):
                 texts = [rec.text()[: self.cfg.max_chars] for rec in chunk]
                 for rec, scores in zip(chunk, self.score_batch(texts), strict=True):
                     yield rec, self._record(rec, scores)
@@ -169,17 +169,6 @@ class ToxicityStage:
             "batch_size": self.cfg.batch_size,
             "histogram": {"bin_edges": edges, "counts": self.hist},
         }
-
-
-def _chunks(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    chunk: list[Record] = []
-    for rec in records:
-        chunk.append(rec)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 class _progress:
