@@ -10,13 +10,11 @@ from curate.generate.parse import Failure, alpaca_schema, parse_alpaca, parse_al
 from curate.generate.round import (
     Ids,
     RoundOutput,
-    check_some_fit,
     parse_reject,
     round_rng,
     run_stages,
     step_seed,
-    timed_complete,
-    unusable,
+    usable_samples,
 )
 from curate.generate.selfinstruct import last_line
 from curate.records import Record
@@ -65,36 +63,26 @@ def alpaca_round(ctx: Context, r: int) -> RoundOutput:
         json_schema=schema,
     )
     triples: list[Record] = []
-    completions = timed_complete(ctx.backend, prompts, params, out)
-    check_some_fit(completions, "alpaca")
-    for j, samples in enumerate(completions):
-        for c in samples:
-            prov = ctx.provenance(
-                r, prompt_ids=shown_ids[j], sampling=params.to_dict(), finish_reason=c.finish_reason
+    for j, c, prov in usable_samples(ctx, r, prompts, shown_ids, params, ids, out, "alpaca"):
+        if schema:
+            parsed = parse_alpaca_json(c.text)
+        else:
+            parsed = parse_alpaca(
+                last_line(prompts[j]) + c.text, truncated=c.finish_reason == "length"
             )
-            skipped = unusable(c)
-            if skipped is not None:
-                out.reject(*parse_reject(ids.next(), skipped, prov, stage="prompt"))
+        out.instructions += len(parsed.items)
+        for t in parsed.entries:
+            if isinstance(t, Failure):
+                out.reject(*parse_reject(ids.next(), t, prov))
                 continue
-            if schema:
-                parsed = parse_alpaca_json(c.text)
+            rec = Record(
+                ids.next(), t.instruction, t.input, t.output, meta={"generation": dict(prov)}
+            )
+            verdict = ctx.check_instruction(rec)
+            if verdict.keep:
+                triples.append(rec)
             else:
-                parsed = parse_alpaca(
-                    last_line(prompts[j]) + c.text, truncated=c.finish_reason == "length"
-                )
-            out.instructions += len(parsed.items)
-            for t in parsed.entries:
-                if isinstance(t, Failure):
-                    out.reject(*parse_reject(ids.next(), t, prov))
-                    continue
-                rec = Record(
-                    ids.next(), t.instruction, t.input, t.output, meta={"generation": dict(prov)}
-                )
-                verdict = ctx.check_instruction(rec)
-                if verdict.keep:
-                    triples.append(rec)
-                else:
-                    out.reject(rec, verdict)
+                out.reject(rec, verdict)
     out.pool = [
         Record(t.id, t.instruction, t.input, t.output, meta={"generation": t.meta["generation"]})
         for t in triples

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,6 +104,34 @@ def check_some_fit(completions: list[list[Completion]], what: str) -> None:
             "show fewer examples (seed_examples, pool_examples, instance_examples in --config) or use a "
             "model with a longer context (engine.max_model_len)"
         )
+
+
+def usable_samples(
+    ctx: Any,
+    r: int,
+    prompts: list[str],
+    shown_ids: list[list[str]],
+    params: SamplingParams,
+    ids: Ids,
+    out: RoundOutput,
+    what: str,
+) -> Iterator[tuple[int, Completion, dict[str, Any]]]:
+    """Generate for every prompt; yield (prompt index, sample, provenance) for each usable sample.
+
+    A sample whose prompt did not fit the model's context becomes a ``prompt`` reject.
+    """
+    completions = timed_complete(ctx.backend, prompts, params, out)
+    check_some_fit(completions, what)
+    for j, samples in enumerate(completions):
+        for c in samples:
+            prov = ctx.provenance(
+                r, prompt_ids=shown_ids[j], sampling=params.to_dict(), finish_reason=c.finish_reason
+            )
+            skipped = unusable(c)
+            if skipped is not None:
+                out.reject(*parse_reject(ids.next(), skipped, prov, stage="prompt"))
+                continue
+            yield j, c, prov
 
 
 def run_stages(stages: Iterable[Any], records: list[Record], out: RoundOutput) -> list[Record]:

@@ -26,13 +26,13 @@ from curate.generate.parse import (
 from curate.generate.round import (
     Ids,
     RoundOutput,
-    check_some_fit,
     parse_reject,
     round_rng,
     run_stages,
     step_seed,
     timed_complete,
     unusable,
+    usable_samples,
 )
 from curate.records import Record
 
@@ -78,31 +78,23 @@ def step_instructions(ctx: Context, r: int, ids: Ids, out: RoundOutput) -> list[
         seed=step_seed(ctx.cfg.seed, r, 1),
     )
     new: list[NewInstruction] = []
-    completions = timed_complete(ctx.backend, prompts, params, out)
-    check_some_fit(completions, "instruction-generation")
-    for j, samples in enumerate(completions):
-        for c in samples:
-            prov = ctx.provenance(
-                r, prompt_ids=shown_ids[j], sampling=params.to_dict(), finish_reason=c.finish_reason
-            )
-            skipped = unusable(c)
-            if skipped is not None:
-                out.reject(*parse_reject(ids.next(), skipped, prov, stage="prompt"))
+    for j, c, prov in usable_samples(
+        ctx, r, prompts, shown_ids, params, ids, out, "instruction-generation"
+    ):
+        parsed = parse_instruction_list(
+            last_line(prompts[j]) + c.text, truncated=c.finish_reason == "length"
+        )
+        out.instructions += len(parsed.items)
+        for entry in parsed.entries:
+            if isinstance(entry, Failure):
+                out.reject(*parse_reject(ids.next(), entry, prov))
                 continue
-            parsed = parse_instruction_list(
-                last_line(prompts[j]) + c.text, truncated=c.finish_reason == "length"
-            )
-            out.instructions += len(parsed.items)
-            for entry in parsed.entries:
-                if isinstance(entry, Failure):
-                    out.reject(*parse_reject(ids.next(), entry, prov))
-                    continue
-                rec = Record(id=ids.next(), instruction=entry, meta={"generation": dict(prov)})
-                verdict = ctx.check_instruction(rec)
-                if verdict.keep:
-                    new.append(NewInstruction(rec))
-                else:
-                    out.reject(rec, verdict)
+            rec = Record(id=ids.next(), instruction=entry, meta={"generation": dict(prov)})
+            verdict = ctx.check_instruction(rec)
+            if verdict.keep:
+                new.append(NewInstruction(rec))
+            else:
+                out.reject(rec, verdict)
     return new
 
 
