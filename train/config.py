@@ -19,6 +19,7 @@ from train.config_values import ConfigError, coerce, type_name, yaml_lines
 TEMPLATES = ("alpaca", "chatml", "tokenizer")
 QUANTIZATIONS = ("4bit", "8bit", "none")
 DTYPES = ("auto", "bf16", "fp16", "fp32")
+ATTENTIONS = ("auto", "segment_sdpa", "flash_attention_2", "sdpa", "eager")  # train/attention.py
 SCHEDULERS = ("linear", "cosine", "constant", "constant_with_warmup", "polynomial")
 
 
@@ -72,7 +73,10 @@ class TrainConfig:
         True, "Recompute activations in the backward pass (less memory)."
     )
     attn_implementation: str = _f(
-        "sdpa", "sdpa or eager (packing passes a 4D block-diagonal mask)."
+        "auto",
+        "auto (flash_attention_2 on a GPU with flash-attn, else segment_sdpa, else sdpa), "
+        "segment_sdpa (packed examples cost Σ len², padding-free rows), flash_attention_2, "
+        "sdpa or eager (these two: packing passes a 4D block-diagonal mask, L² per row).",
     )
     seed: int = _f(42, "Random seed (data split, shuffling, LoRA init).")
     eval_steps: int = _f(50, "Evaluate on the held-out set every N steps.")
@@ -96,7 +100,7 @@ CHOICES = {
     "quantization": QUANTIZATIONS,
     "dtype": DTYPES,
     "scheduler": SCHEDULERS,
-    "attn_implementation": ("sdpa", "eager"),
+    "attn_implementation": ATTENTIONS,
 }
 
 

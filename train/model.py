@@ -52,10 +52,14 @@ def quantization_config(kind: str, dtype: torch.dtype) -> Any:
 
 
 def load_base(path: str, quantization: str, dtype: torch.dtype, attn: str = "sdpa") -> nn.Module:
-    from transformers import AutoModelForCausalLM
+    """``attn``: any transformers implementation, or ``auto`` / ``segment_sdpa`` (see train/attention.py)."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    from train import attention
 
     quant = quantization_config(quantization, dtype)
     device_map = {"": 0} if torch.cuda.is_available() else {"": "cpu"}
+    attn, falcon = attention.choose(attn, AutoConfig.from_pretrained(path))
     model = AutoModelForCausalLM.from_pretrained(
         path,
         dtype=dtype,
@@ -63,6 +67,9 @@ def load_base(path: str, quantization: str, dtype: torch.dtype, attn: str = "sdp
         device_map=device_map,
         attn_implementation=attn,
     )
+    if falcon:
+        attention.switch_falcon(model)
+    log.info("attention: %s", "segment_sdpa (Falcon modules)" if falcon else attn)
     if quantization == "4bit":
         quantize_missed_linears(model, quant)
     return model

@@ -2,9 +2,15 @@
 
 Packed examples must not attend to each other. Measured with transformers 5.x on CPU: resetting
 position_ids alone does NOT stop attention across examples with the ``sdpa`` or ``eager``
-implementations (only flash-attention's varlen kernels read them). So a packed batch carries a 4D
-block-diagonal causal mask ``(batch, 1, L, L)`` — transformers passes a 4D mask through as is —
-plus position ids that restart at 0 for each example, so packed logits equal unpacked ones.
+implementations (only varlen kernels read them). Two batch layouts, by attention implementation:
+
+- padding-free (``segment_sdpa`` of train/attention.py, flash_attention_2): every row of the batch
+  concatenated into ONE row, no pad token at all, position ids restarting at 0 per example and the
+  boundaries as ``cu_seq_lens_q/k`` + ``max_length_q/k``; attention costs Σ len² per example;
+- 4D mask (``sdpa``, ``eager``): rows padded to the batch's longest with a block-diagonal causal
+  mask ``(batch, 1, L, L)`` — transformers passes a 4D mask through as is — costing L² per row.
+
+Either way packed logits equal unpacked ones (tests/test_train_data.py, test_train_packing.py).
 """
 
 from __future__ import annotations
@@ -70,15 +76,19 @@ class Collator:
     """Pads rows to the batch's longest; packed rows get the 4D mask and restarted position ids.
 
     ``additive_dtype`` turns the bool mask into 0 / -inf (the ``eager`` implementation adds the mask
-    to the scores); ``sdpa`` takes the bool mask as is. ``num_tokens`` (real, non-pad tokens) is
+    to the scores); ``sdpa`` takes the bool mask as is. ``padding_free`` (packed only): one row of
+    concatenated examples instead (see the module doc). ``num_tokens`` (real, non-pad tokens) is
     read by the trainer for tokens/s and removed before the forward pass.
     """
 
     pad_id: int
     packed: bool
     additive_dtype: torch.dtype | None = None
+    padding_free: bool = False
 
     def __call__(self, rows: list[Row]) -> dict[str, Any]:
+        if self.packed and self.padding_free:
+            return padding_free_batch(rows)
         length = max(len(r.input_ids) for r in rows)
         ids = torch.full((len(rows), length), self.pad_id, dtype=torch.long)
         labels = torch.full((len(rows), length), IGNORE, dtype=torch.long)
@@ -103,3 +113,23 @@ class Collator:
             positions[b, : len(r.input_ids)] = torch.cat([torch.arange(n) for n in r.seq_lens])
         batch["position_ids"] = positions
         return batch
+
+
+def padding_free_batch(rows: list[Row]) -> dict[str, Any]:
+    """All rows as one (1, N) row: no padding, no mask; example boundaries in position ids and cu_seq_lens."""
+    lens = [n for r in rows for n in r.seq_lens]
+    ids = torch.tensor([[t for r in rows for t in r.input_ids]])
+    labels = torch.tensor([[t for r in rows for t in r.labels]])
+    positions = torch.cat([torch.arange(n) for n in lens])[None]
+    cu = torch.zeros(len(lens) + 1, dtype=torch.int32)
+    cu[1:] = torch.tensor(lens).cumsum(0)
+    return {
+        "input_ids": ids,
+        "labels": labels,
+        "position_ids": positions,
+        "cu_seq_lens_q": cu,
+        "cu_seq_lens_k": cu,
+        "max_length_q": max(lens),
+        "max_length_k": max(lens),
+        "num_tokens": ids.shape[1],
+    }

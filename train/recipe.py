@@ -19,6 +19,7 @@ from transformers.trainer_callback import PrinterCallback
 
 from curate.io import AtomicFile
 from train.adapter import save_adapter
+from train.attention import takes_padding_free
 from train.config import ConfigError, TrainConfig
 from train.data import TrainingData, build
 from train.model import add_lora, compute_dtype, load_base, load_tokenizer
@@ -172,16 +173,18 @@ def run(cfg: TrainConfig, console: Console | None = None) -> RunResult:
     model = load_base(cfg.base_model, cfg.quantization, dtype, cfg.attn_implementation)
     model = add_lora(model, cfg, quantized=cfg.quantization != "none")
 
-    # ---- train loop: transformers' Trainer, our collator (4D mask when packing) ----
+    # ---- train loop: transformers' Trainer, our collator (padding-free row or 4D mask when packing) ----
     meter = TokenMeter()
     log = MetricsLog(out / METRICS, meter, console)
     additive = dtype if cfg.attn_implementation == "eager" else None
+    # packed rows: one padding-free row where the attention honours segments, else a 4D mask
+    padding_free = cfg.packing and takes_padding_free(model)
     trainer = LoraTrainer(
         model=model,
         args=training_args(cfg, out, dtype, has_val=bool(prep.val_rows)),
         train_dataset=prep.train_rows,
         eval_dataset=prep.val_rows or None,
-        data_collator=Collator(tokenizer.pad_token_id, cfg.packing, additive),
+        data_collator=Collator(tokenizer.pad_token_id, cfg.packing, additive, padding_free),
         callbacks=[log],
         meter=meter,
     )

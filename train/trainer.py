@@ -2,7 +2,8 @@
 
 Why not trl's SFTTrainer: its packing relies on position_ids being read by flash-attention's varlen
 kernels ("padding-free"); with sdpa/eager on CPU that lets packed examples attend to each other.
-Our collator passes a 4D block-diagonal mask instead, which only needs the plain Trainer.
+Our collator gives each attention implementation the layout it honours (train/packing.py): one
+padding-free row for segment_sdpa / flash-attention varlen, a 4D block-diagonal mask for sdpa/eager.
 """
 
 from __future__ import annotations
