@@ -59,22 +59,12 @@ def clean_for_detection(text: str, max_chars: int) -> str:
     return " ".join(tokens)[:max_chars]
 
 
-def prose_size(text: str) -> tuple[int, int]:
-    """(letters, ordinary words): lowercase words count (names, acronyms, German nouns aside),
-    and in scripts without case (Chinese, Arabic, Hindi …) one word per two letters."""
-    letters = words = 0
-    for run in LETTER_RUN.findall(text):
-        letters += len(run)
-        first = run[0]
-        if first.islower():
-            words += 1
-        elif not first.isupper():
-            words += max(1, len(run) // 2)
-    return letters, words
-
-
 def enough_prose(text: str, min_letters: int, min_words: int) -> bool:
-    """``prose_size(text)`` reaches both minimums (stops reading as soon as it does)."""
+    """The text has at least ``min_letters`` letters and ``min_words`` ordinary words.
+
+    Lowercase words count (names, acronyms, German nouns aside); in scripts without case (Chinese,
+    Arabic, Hindi …) one word per two letters. Stops reading as soon as both minimums are reached.
+    """
     if min_letters <= 0 and min_words <= 0:
         return True
     letters = words = 0
