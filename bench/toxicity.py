@@ -23,6 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from curate.filters.stage import StageContext  # noqa: E402
 from curate.filters.toxicity import ToxicityConfig, ToxicityStage  # noqa: E402
 from curate.io import read_records  # noqa: E402
 from curate.records import Record  # noqa: E402
@@ -41,7 +42,7 @@ def load(n: int) -> list[Record]:
 
 
 def run_stage(cfg: ToxicityConfig, recs: list[Record]) -> float:
-    stage = ToxicityStage(cfg, progress=False, log=lambda m: None)
+    stage = ToxicityStage(cfg, StageContext(log=lambda m: None))
     start = time.perf_counter()
     for _ in stage(recs):
         pass
@@ -61,7 +62,7 @@ def baseline(ckpt: Path, config_dir: Path, recs: list[Record]) -> float:
 
 
 def profanity_quality() -> str:
-    stage = ToxicityStage(ToxicityConfig(), progress=False, log=lambda m: None)
+    stage = ToxicityStage(ToxicityConfig(), StageContext(log=lambda m: None))
     flagged = {
         r.id for r, v in stage(read_records(str(ROOT / "data/samples/defects.jsonl"))) if not v.keep
     }

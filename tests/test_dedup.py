@@ -10,6 +10,7 @@ import pytest
 from curate.filters.dedup_text import normalize
 from curate.filters.exact_dedup import ExactDedupConfig, ExactDedupStage, text_digest
 from curate.filters.near_dedup import NearDedupConfig, NearDedupIndex, NearDedupStage
+from curate.filters.stage import StageContext
 from curate.io import read_records
 from curate.records import Record
 
@@ -62,7 +63,7 @@ def test_exact_dedup_keep_longest_and_reference() -> None:
         Record("short", "Name a fruit", output="Apple"),
         Record("long", "NAME a fruit!", output="apple."),
     ]
-    dropped = _dropped(ExactDedupStage(ExactDedupConfig(keep="longest"), max_in_memory=1), recs)
+    dropped = _dropped(ExactDedupStage(ExactDedupConfig(keep="longest", max_in_memory=1)), recs)
     assert dropped == {
         "short": {
             "duplicate_of": "long",
@@ -72,7 +73,9 @@ def test_exact_dedup_keep_longest_and_reference() -> None:
         }
     }
     ref = [Record("ref-1", "name a fruit", output="APPLE")]
-    dropped = _dropped(ExactDedupStage(ExactDedupConfig(), reference=ref), recs)
+    dropped = _dropped(
+        ExactDedupStage(ExactDedupConfig(), StageContext(reference=lambda: ref)), recs
+    )
     assert {k: v["scope"] for k, v in dropped.items()} == {
         "short": "reference",
         "long": "reference",
@@ -116,7 +119,7 @@ def test_near_dedup_against_reference(defects) -> None:
     by_id = {r.id: r for r in defects}
     reference = [by_id["clean-03"], by_id["clean-07"]]
     inputs = [r for r in defects if r.id not in ("clean-03", "clean-07")]
-    stage = NearDedupStage(NearDedupConfig(), reference=reference)
+    stage = NearDedupStage(NearDedupConfig(), StageContext(reference=lambda: reference))
     out = list(stage(inputs))
     assert [r.id for r, _ in out] == [r.id for r in inputs]  # reference items are never output
     dropped = {r.id: v.evidence for r, v in out if not v.keep}
@@ -152,7 +155,7 @@ def test_spill_and_workers_yield_every_record_once(shared_data) -> None:
     expect = [(r.id, v) for r, v in ref(records)]
     assert sum(not v.keep for _, v in expect) > 10  # real near-duplicates in toolformer
     cfg = NearDedupConfig(chunk_size=200, max_in_memory=300)
-    spilled = [(r.id, v) for r, v in NearDedupStage(cfg, workers=2)(iter(records))]
+    spilled = [(r.id, v) for r, v in NearDedupStage(cfg, StageContext(workers=2))(iter(records))]
     assert spilled == expect
 
 

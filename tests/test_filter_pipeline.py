@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from curate.filters import pipeline
 from curate.filters.command import resolve_config
 from curate.filters.config import FilterConfig, load_config
 from curate.filters.pipeline import run_filter
+from curate.filters.registry import STAGES
+from curate.filters.stage import Stage
 from curate.filters.verdict import KEEP
 
 DEFECTS = "data/samples/defects.jsonl"
@@ -107,13 +110,10 @@ def test_only_and_skip_choose_the_stages(tmp_path: Path) -> None:
     assert list(stats["stages"]) == ["exact-dedup", "decontam", "near-dedup"]
 
 
-class _Exploding:
+class _Exploding(Stage):
     name = "quality"
 
-    def __init__(self, cfg, **runtime) -> None:
-        pass
-
-    def __call__(self, records):
+    def run(self, records):
         for n, rec in enumerate(records):
             if n == 10:
                 raise KeyboardInterrupt
@@ -123,7 +123,8 @@ class _Exploding:
 def test_an_interrupted_run_leaves_no_kept_jsonl(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(pipeline._STAGE_CLASSES, "quality", (__name__, "_Exploding"))
+    spec = dataclasses.replace(STAGES["quality"], stage=_Exploding)
+    monkeypatch.setitem(STAGES, "quality", spec)
     with pytest.raises(KeyboardInterrupt):
         run_filter([DEFECTS], tmp_path, _cfg())
     assert sorted(p.name for p in tmp_path.iterdir()) == []

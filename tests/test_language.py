@@ -72,13 +72,13 @@ def test_short_texts_code_and_numbers_are_not_classified() -> None:
         rec = Record(
             id="s", instruction="Answer the question in as few words as you can.", output=output
         )
-        assert stage.check(rec).keep, output
+        assert stage.check([rec])[0].keep, output
     tr = Record(
         id="t",
         instruction="Traduce la siguiente frase al inglés, por favor.",
         output="The library closes at eight in the evening.",
     )
-    assert LanguageStage(LanguageConfig(lang="es")).check(tr).keep
+    assert LanguageStage(LanguageConfig(lang="es")).check([tr])[0].keep
 
 
 def test_batch_classifier_agrees_with_py3langid(shared_data: Path) -> None:
@@ -104,13 +104,7 @@ def test_codes_normalised_and_stage_pickles() -> None:
         None,
     ]
     stage = pickle.loads(pickle.dumps(LanguageStage(LanguageConfig(lang="en"))))
-    assert (
-        stage.check(
-            Record(
-                id="x",
-                instruction="Explique pourquoi le ciel est bleu pendant la journée.",
-                output="",
-            )
-        ).reason
-        == "lang-mismatch:fr"
+    french = Record(
+        id="x", instruction="Explique pourquoi le ciel est bleu pendant la journée.", output=""
     )
+    assert stage.check([french])[0].reason == "lang-mismatch:fr"

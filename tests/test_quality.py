@@ -39,7 +39,7 @@ def test_planted_defects_caught_and_clean_records_pass(project_data: Path) -> No
     assert len(clean) == 24
     assert all(got[rid].keep for rid in clean), [(r, got[r]) for r in clean if not got[r].keep]
     assert got["blacklist-1"].evidence == {"word": "draw"}
-    assert stage.summary()["rejected"]["empty-output"] == 3
+    assert stage.meter.rejected["empty-output"] == 3
 
 
 @pytest.mark.parametrize(

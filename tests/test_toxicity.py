@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from curate.filters.stage import StageContext
 from curate.filters.toxicity import ToxicityConfig, ToxicityStage
 from curate.io import InputError, read_records
 from curate.records import Record
@@ -55,7 +56,7 @@ def test_stage_with_tiny_detoxify(
         "toxicity": 0.0
     }  # the random model scores ~0.5: force rejections to test the plumbing
     cfg.default_threshold = 1.01
-    stage = ToxicityStage(cfg, progress=False, log=pytest.fail)
+    stage = ToxicityStage(cfg, StageContext(log=pytest.fail))
     out = list(stage(iter(recs)))
     assert [r.id for r, _ in out] == [r.id for r in recs]
     assert all(v.reason == "toxic:toxicity" and 0 < v.evidence["toxicity"] < 1 for _, v in out)
@@ -85,12 +86,7 @@ def test_prefilter_in_front_of_detoxify(
         default_threshold=0.99,
     )
     cfg.thresholds = {}
-    out = {
-        r.id: v
-        for r, v in ToxicityStage(cfg, progress=False)(
-            _records(project_data / "samples/defects.jsonl")
-        )
-    }
+    out = {r.id: v for r, v in ToxicityStage(cfg)(_records(project_data / "samples/defects.jsonl"))}
     assert [rid for rid, v in out.items() if not v.keep] == ["toxic-1"]
     assert out["toxic-1"].reason == "toxic:profanity"
 
@@ -99,7 +95,7 @@ def test_offline_fallback_says_so_once_and_catches_planted_toxic(
     offline: None, project_data: Path
 ) -> None:
     messages: list[str] = []
-    stage = ToxicityStage(ToxicityConfig(), progress=False, log=messages.append)
+    stage = ToxicityStage(ToxicityConfig(), StageContext(log=messages.append))
     assert (
         len(messages) == 1
         and "--toxicity-checkpoint" in messages[0]
@@ -123,14 +119,11 @@ def test_bad_paths_and_foreign_checkpoint(
     import torch
 
     with pytest.raises(InputError, match="--toxicity-checkpoint"):
-        ToxicityStage(ToxicityConfig(checkpoint=str(tmp_path / "missing.ckpt")), progress=False)
+        ToxicityStage(ToxicityConfig(checkpoint=str(tmp_path / "missing.ckpt")))
     ckpt, config_dir = tiny_detoxify
     loaded = torch.load(ckpt, weights_only=False)
     loaded["state_dict"] = {f"wrong.{k}": v for k, v in loaded["state_dict"].items()}
     bad = tmp_path / "renamed.ckpt"
     torch.save(loaded, bad)
     with pytest.raises(InputError, match="did not load"):
-        ToxicityStage(
-            ToxicityConfig(checkpoint=str(bad), huggingface_config_path=str(config_dir)),
-            progress=False,
-        )
+        ToxicityStage(ToxicityConfig(checkpoint=str(bad), huggingface_config_path=str(config_dir)))

@@ -19,19 +19,9 @@ from typing import Any
 
 import yaml
 
-from curate.filters.decontam import DecontamConfig
-from curate.filters.exact_dedup import ExactDedupConfig
-from curate.filters.language import LanguageConfig
-from curate.filters.near_dedup import NearDedupConfig
-from curate.filters.quality import QualityConfig
-from curate.filters.toxicity import ToxicityConfig
+from curate.filters.registry import STAGES as REGISTRY
 
-# Cheap first, costly last: exact dedup is one hash per record and removes the copies every later
-# stage would otherwise pay for; quality and language are fast per-record checks that drop the
-# junk; decontam is a set lookup per n-gram; near dedup (MinHash + LSH) is the first stage that
-# compares records with each other, so it runs on what survived; toxicity runs a neural model and
-# so sees the fewest records.
-DEFAULT_ORDER = ["exact-dedup", "quality", "language", "decontam", "near-dedup", "toxicity"]
+DEFAULT_ORDER = list(REGISTRY)  # the registry's order: cheap first, costly last (registry.py)
 STAGES = tuple(DEFAULT_ORDER)
 
 
@@ -40,7 +30,9 @@ class ConfigError(ValueError):
 
 
 @dataclass
-class FilterConfig:
+class RunOptions:
+    """The run-level keys of `curate filter`'s config; each stage's section follows them."""
+
     order: list[str] = field(default_factory=lambda: list(DEFAULT_ORDER))
     lang: str | None = None  # expected language; None: inferred from the input's name (es.json)
     against: list[str] = field(default_factory=list)  # reference sets for near-dedup novelty
@@ -49,18 +41,22 @@ class FilterConfig:
     chunk_size: int = 1000  # records per task sent to a worker process
     strict: bool = False  # stop at the first malformed input record instead of rejecting it
     examples_per_reason: int = 3  # examples shown per reason in report.md
-    exact_dedup: ExactDedupConfig = field(default_factory=ExactDedupConfig)
-    quality: QualityConfig = field(default_factory=QualityConfig)
-    language: LanguageConfig = field(default_factory=LanguageConfig)
-    decontam: DecontamConfig = field(default_factory=DecontamConfig)
-    near_dedup: NearDedupConfig = field(default_factory=NearDedupConfig)
-    toxicity: ToxicityConfig = field(default_factory=ToxicityConfig)
 
     def stage_config(self, stage: str) -> Any:
         return getattr(self, section_of(stage))
 
     def enabled_stages(self) -> list[str]:
         return [s for s in self.order if self.stage_config(s).enabled]
+
+
+# The run options, then one section per registered stage (registry.py), in the registry's order.
+FilterConfig = dataclasses.make_dataclass(
+    "FilterConfig",
+    [(spec.section, spec.config, field(default_factory=spec.config)) for spec in REGISTRY.values()],
+    bases=(RunOptions,),
+)
+FilterConfig.__module__ = __name__
+FilterConfig.__doc__ = "`curate filter`'s whole config: run options + one section per stage."
 
 
 def section_of(stage: str) -> str:

@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.io import InputError, read_records
 from curate.io.sources import container_of
@@ -133,17 +134,16 @@ def check_eval_sets(paths: list[str]) -> None:
             raise InputError(f"--eval-set {e}") from None
 
 
-class DecontamStage:
-    name: str = NAME
+class DecontamStage(Stage):
+    name = NAME
 
-    def __init__(self, cfg: DecontamConfig, **runtime: Any):
+    def __init__(self, cfg: DecontamConfig, ctx: StageContext | None = None):
         if cfg.ngram < 1:
             raise ValueError(f"decontam.ngram: must be at least 1, got {cfg.ngram}")
         check_eval_sets(cfg.eval_sets)
-        self.cfg = cfg
+        super().__init__(cfg, ctx)
         self._index: EvalIndex | None = None
-        self.hits: Counter[str] = Counter()
-        self.checked = 0
+        self.hits: Counter[str] = Counter()  # eval item → records it contaminated
 
     @property
     def index(self) -> EvalIndex:
@@ -154,21 +154,18 @@ class DecontamStage:
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_index": None}
 
-    def check(self, rec: Record) -> Verdict:
+    def check(self, batch: list[Record]) -> list[Verdict]:
+        if not self.cfg.eval_sets:
+            return [KEEP] * len(batch)
+        return [self._check(rec) for rec in batch]
+
+    def _check(self, rec: Record) -> Verdict:
         found = self.index.match(rec.text())
         if found is None:
             return KEEP
         path, eval_id, ngram = found
+        self.hits[f"{path}#{eval_id}"] += 1
         return drop("contaminated", NAME, eval_file=path, eval_id=eval_id, ngram=ngram)
-
-    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
-        active = self.cfg.enabled and bool(self.cfg.eval_sets)
-        for rec in records:
-            verdict = self.check(rec) if active else KEEP
-            self.checked += 1
-            if not verdict.keep:
-                self.hits[f"{verdict.evidence['eval_file']}#{verdict.evidence['eval_id']}"] += 1
-            yield rec, verdict
 
     def summary(self) -> dict[str, Any]:
         idx = self._index
@@ -177,7 +174,6 @@ class DecontamStage:
             "ngram": self.cfg.ngram,
             "eval_items": dict(idx.items) if idx else {},
             "indexed_ngrams": len(idx.index) if idx else 0,
-            "checked": self.checked,
             "contaminated": sum(self.hits.values()),
             "top_eval_items": dict(self.hits.most_common(20)),
         }

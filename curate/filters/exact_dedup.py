@@ -18,6 +18,7 @@ import xxhash
 
 from curate.filters.dedup_store import RecordSpill
 from curate.filters.dedup_text import normalize, record_fields
+from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.records import Record
 
@@ -41,25 +42,22 @@ def text_digest(rec: Record) -> int:
     return xxhash.xxh3_128_intdigest(joined.encode("utf-8"))
 
 
-class ExactDedupStage:
-    name: str = "exact-dedup"
+class ExactDedupStage(Stage):
+    name = "exact-dedup"
 
-    def __init__(
-        self, cfg: ExactDedupConfig, reference: Iterable[Record] | None = None, **runtime: Any
-    ) -> None:
+    def __init__(self, cfg: ExactDedupConfig, ctx: StageContext | None = None) -> None:
         cfg.validate()
-        self.cfg = cfg
-        self._reference = reference
+        super().__init__(cfg, ctx)
         self._counts: Counter[str] = Counter()
         self._dups: Counter[int] = Counter()  # digest → dropped copies (duplicates only)
 
     def _reference_digests(self) -> dict[int, str]:
         seen: dict[int, str] = {}
-        for rec in self._reference or ():
+        for rec in self.ctx.reference_records():
             seen.setdefault(text_digest(rec), rec.id)
         return seen
 
-    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
+    def run(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
         reference = self._reference_digests()
         if self.cfg.keep == "longest":
             yield from self._longest(records, reference)

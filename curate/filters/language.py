@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from curate.filters import language_detect as ld
 from curate.filters.language_batch import batch_langid
+from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
-from curate.records import Record, chunked
+from curate.records import Record
 
 NAME = "language"
 
@@ -79,15 +79,15 @@ class LanguageConfig:
     batch_size: int = 1024  # texts classified together (records are still yielded one by one)
 
 
-class LanguageStage:
-    name: str = NAME
+class LanguageStage(Stage):
+    name = NAME
 
-    def __init__(self, cfg: LanguageConfig, **runtime: Any):
-        self.cfg = cfg
+    def __init__(self, cfg: LanguageConfig, ctx: StageContext | None = None):
+        super().__init__(cfg, ctx)
+        self.batch_size = cfg.batch_size  # texts classified together in one numpy batch
         self.expected = ld.normalise_code(cfg.lang)
         self.langs: Counter[str] = Counter()
         self.detectors: Counter[str] = Counter()
-        self.rejected: Counter[str] = Counter()
         self.texts = 0
         self.seconds = 0.0
 
@@ -132,7 +132,7 @@ class LanguageStage:
         self.texts += len(texts)
         return found
 
-    def check_chunk(self, recs: list[Record]) -> list[Verdict]:
+    def check(self, recs: list[Record]) -> list[Verdict]:
         """Verdicts for a chunk of records (texts classified together), stored meta["lang_detected"]."""
         prepared = [self._prepare(rec) for rec in recs]
         texts = [clean for fields in prepared for _, clean in fields if clean is not None]
@@ -152,6 +152,7 @@ class LanguageStage:
         for name, det in dets:
             if self.mismatch(det):
                 rec.meta["lang_detected"] = det.lang
+                self.langs[det.lang] += 1
                 conf = round(det.confidence, 3)
                 return drop(
                     f"lang-mismatch:{det.lang}",
@@ -160,23 +161,10 @@ class LanguageStage:
                     detected=det.lang,
                     confidence=conf,
                 )
-        rec.meta["lang_detected"] = _record_language([d for _, d in dets], self.expected)
+        lang = _record_language([d for _, d in dets], self.expected)
+        rec.meta["lang_detected"] = lang
+        self.langs[lang] += 1
         return KEEP
-
-    def check(self, rec: Record) -> Verdict:
-        return self.check_chunk([rec])[0]
-
-    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
-        if not self.cfg.enabled:
-            for rec in records:
-                yield rec, KEEP
-            return
-        for chunk in chunked(records, self.cfg.batch_size):
-            for rec, verdict in zip(chunk, self.check_chunk(chunk), strict=True):
-                self.langs[rec.meta["lang_detected"]] += 1
-                if not verdict.keep:
-                    self.rejected[verdict.reason] += 1
-                yield rec, verdict
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -185,7 +173,6 @@ class LanguageStage:
             if self.cfg.verify
             else "py3langid",
             "languages": dict(self.langs.most_common()),
-            "rejected": dict(self.rejected.most_common()),
             "texts_classified": self.texts,
             "texts_by_detector": dict(self.detectors),
             "texts_per_s": round(self.texts / self.seconds, 1) if self.seconds else None,

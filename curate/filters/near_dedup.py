@@ -11,7 +11,7 @@ just above the threshold are not missed; every candidate is verified before anyt
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from itertools import islice
@@ -30,6 +30,7 @@ from curate.filters.dedup_sketch import (
     sketch_texts,
 )
 from curate.filters.dedup_store import ArrayLog, RecordSpill
+from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.records import Record
 
@@ -96,27 +97,18 @@ class _Pass1:
     char_docs: int = 0
 
 
-class NearDedupStage:
-    name: str = "near-dedup"
+class NearDedupStage(Stage):
+    name = "near-dedup"
 
-    def __init__(
-        self,
-        cfg: NearDedupConfig,
-        reference: Iterable[Record] | None = None,
-        workers: int = 1,
-        progress: Callable[[int], Any] | None = None,
-        **runtime: Any,
-    ) -> None:
+    def __init__(self, cfg: NearDedupConfig, ctx: StageContext | None = None) -> None:
         cfg.validate()
-        self.cfg = cfg
-        self.reference = reference
-        self.workers = max(1, int(workers or 1))
-        self.progress = progress
+        super().__init__(cfg, ctx)
+        self.workers = max(1, int(self.ctx.workers or 1))
         self._summary: dict[str, Any] = {}
         # The last run's verified duplicate pairs (i, j, jaccard), as input positions (0-based)
         self.pairs: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
+    def run(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
         t0 = time.perf_counter()
         spill = RecordSpill(self.cfg.max_in_memory)
         sh_log, sig_log = ArrayLog(np.uint32), ArrayLog(np.uint32, (self.cfg.num_perm,))
@@ -155,7 +147,7 @@ class NearDedupStage:
     def _sketches(self, records: Iterable[Record]) -> Iterator[tuple[str, list[Record], Sketch]]:
         """(source, chunk, sketch) for the reference chunks, then the input chunks, in order."""
         spec, size = self.cfg.spec(), self.cfg.chunk_size
-        sources = [("reference", iter(self.reference or ())), ("input", iter(records))]
+        sources = [("reference", iter(self.ctx.reference_records())), ("input", iter(records))]
         chunks = (
             (name, chunk)
             for name, it in sources
@@ -181,8 +173,8 @@ class NearDedupStage:
                 self._tick(name0, chunk0)
 
     def _tick(self, source: str, chunk: list[Record]) -> None:
-        if self.progress is not None and source == "input":
-            self.progress(len(chunk))
+        if self.ctx.progress is not None and source == "input":
+            self.ctx.progress(len(chunk))
 
     # ------------------------------------------------------------ candidates → verified pairs
 

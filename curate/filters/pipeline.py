@@ -10,17 +10,20 @@ when the run ends.
 
 from __future__ import annotations
 
-import importlib
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from curate.filters.config import FilterConfig, dump_config, resolved
-from curate.filters.parallel import in_pool, run_parallel, start_pool
-from curate.filters.stats import PARSE_REASON, PARSE_STAGE, RunStats, StageMeter, StageProgress
+from curate.filters.parallel import WorkerPool
+from curate.filters.registry import STAGES
+from curate.filters.runner import Run
+from curate.filters.stage import Stage, StageContext, StageMeter
+from curate.filters.stats import PARSE_REASON, PARSE_STAGE, RunStats, StageProgress
 from curate.filters.verdict import Verdict, rejected_row
 from curate.io import AtomicFile, Reject, read_records, write_records
 from curate.records import Record
@@ -71,42 +74,64 @@ def run_filter(
     out.mkdir(parents=True, exist_ok=True)
     names = cfg.enabled_stages()
     stats = RunStats(cfg.examples_per_reason)
-    meters = {n: StageMeter(n) for n in names}
     started = time.perf_counter()
-    # forked before any model or thread exists in this process
-    pool = start_pool(cfg, names, make_stage)
     kept_file, rejected_file = AtomicFile(out / "kept.jsonl"), AtomicFile(out / "rejected.jsonl")
+    steps: list[Any] = []
     try:
+        # worker processes are forked before any model or thread exists in this process
+        steps = _steps(names, cfg)
         with StageProgress(names, enabled=progress) as bar:
+            _attach(steps, cfg, bar)
             sink = _Sink(rejected_file, stats)
-            stages = {
-                n: make_stage(n, cfg, workers=cfg.workers, progress=bar.callback(n))
-                for n in names
-                if not in_pool(n, pool)
-            }
+            run = Run(steps, sink, bar)
             stats.seconds["setup"] = time.perf_counter() - started
             reading = _Clock()
-            source = reading.wrap(_source(inputs, cfg, sink, bar))
-            stream = _chain(source, names, stages, pool, cfg, sink, meters, bar)
-            for rec in stream:
+            for rec in run.stream(reading.wrap(_source(inputs, cfg, sink, bar))):
                 kept_file.file.write(json.dumps(record_row(rec), ensure_ascii=False) + "\n")
                 stats.add_kept(rec)
             stats.seconds["read_and_parse"] = reading.seconds
-            for n, stage in stages.items():
-                meters[n].summary = _summary(stage)
+            meters = run.meters
+            for step in steps:
+                if isinstance(step, Stage):
+                    step.meter.summary = step.summary()
     except BaseException:
         kept_file.abort()
         rejected_file.abort()
         raise
     finally:
-        if pool is not None:
-            pool.terminate()
+        for step in steps:
+            if isinstance(step, WorkerPool):
+                step.close()
     rejected_file.commit()
     kept_file.commit()
     if cfg.to:
         write_records(out / kept_name(cfg.to), _kept_records(out / "kept.jsonl"), cfg.to)
-    result = _finish(out, cfg, stats, meters, time.perf_counter() - started)
-    return result
+    return _finish(out, cfg, stats, meters, time.perf_counter() - started)
+
+
+def _steps(names: list[str], cfg: FilterConfig) -> list[Any]:
+    """The run's stages in order; with workers, each run of consecutive per-record stages
+    becomes one WorkerPool. Whole-input stages are built later (_attach), after the fork."""
+    steps: list[Any] = []
+    for name in names:
+        parallel = cfg.workers > 1 and STAGES[name].per_record
+        if parallel and steps and isinstance(steps[-1], list):
+            steps[-1].append(name)
+        else:
+            steps.append([name] if parallel else name)
+    return [
+        WorkerPool(step, partial(make_stage, cfg=cfg), cfg.workers, cfg.chunk_size)
+        if isinstance(step, list)
+        else step
+        for step in steps
+    ]
+
+
+def _attach(steps: list[Any], cfg: FilterConfig, bar: StageProgress) -> None:
+    """Replace each stage name in ``steps`` by the stage itself, built with its context."""
+    for i, step in enumerate(steps):
+        if isinstance(step, str):
+            steps[i] = make_stage(step, cfg, _context(step, cfg, bar))
 
 
 def record_row(rec: Record) -> dict[str, Any]:
@@ -155,40 +180,19 @@ def _finish(
     return FilterResult(out, figures)
 
 
-def _summary(stage: Any) -> dict[str, Any]:
-    summary = getattr(stage, "summary", None)
-    return dict(summary()) if callable(summary) else {}
-
-
 # ---------------------------------------------------------------- stages
 
-_STAGE_CLASSES = {
-    "exact-dedup": ("curate.filters.exact_dedup", "ExactDedupStage"),
-    "quality": ("curate.filters.quality", "QualityStage"),
-    "language": ("curate.filters.language", "LanguageStage"),
-    "decontam": ("curate.filters.decontam", "DecontamStage"),
-    "near-dedup": ("curate.filters.near_dedup", "NearDedupStage"),
-    "toxicity": ("curate.filters.toxicity", "ToxicityStage"),
-}
+
+def make_stage(name: str, cfg: FilterConfig, ctx: StageContext | None = None) -> Stage:
+    """The stage ``name`` of the registry, configured from its section of ``cfg``."""
+    return STAGES[name].stage(cfg.stage_config(name), ctx)
 
 
-def make_stage(
-    name: str, cfg: FilterConfig, *, workers: int = 1, progress: Callable[[int], Any] | None = None
-) -> Any:
-    """The stage object for ``name`` (imported lazily: toxicity pulls in torch)."""
-    module, cls_name = _STAGE_CLASSES[name]
-    cls = getattr(importlib.import_module(module), cls_name)
-    runtime: dict[str, Any] = {}
-    if name in ("exact-dedup", "near-dedup") and cfg.against:
-        runtime["reference"] = _reference_records(cfg.against)
-    if name == "near-dedup":
-        runtime["workers"] = workers
-        if progress is not None:
-            runtime["progress"] = progress
-    if name == "toxicity":
-        runtime["progress"] = False  # the pipeline draws one bar per stage
-        runtime["log"] = _warn
-    return cls(cfg.stage_config(name), **runtime)
+def _context(name: str, cfg: FilterConfig, bar: StageProgress) -> StageContext:
+    reference = partial(_reference_records, cfg.against) if cfg.against else None
+    return StageContext(
+        reference=reference, workers=cfg.workers, progress=bar.callback(name), log=_warn
+    )
 
 
 def _warn(message: str) -> None:
@@ -204,7 +208,7 @@ def _reference_records(paths: list[str]) -> Iterator[Record]:
                 yield item
 
 
-# ---------------------------------------------------------------- chaining
+# ---------------------------------------------------------------- reading
 
 
 def _source(
@@ -224,84 +228,20 @@ def _source(
     bar.advance("read", n % 1000)
 
 
-def _chain(
-    records: Iterator[Record],
-    names: list[str],
-    stages: dict[str, Any],
-    pool: Any,
-    cfg: FilterConfig,
-    sink: _Sink,
-    meters: dict[str, StageMeter],
-    bar: StageProgress,
-) -> Iterator[Record]:
-    """Chain the stages; each one's own time is its inclusive time minus its upstream's."""
-    upstream = _Clock()
-    stream: Iterator[Record] = upstream.wrap(records)
-    i = 0
-    while i < len(names):
-        if in_pool(names[i], pool):
-            group = [names[i]]
-            while i + 1 < len(names) and in_pool(names[i + 1], pool):
-                i += 1
-                group.append(names[i])
-            stream = run_parallel(stream, group, pool, cfg, sink, meters, bar)
-            clock = _Clock()
-            stream = clock.wrap(stream)
-        else:
-            clock = _Clock()
-            stream = clock.wrap(
-                _divert(names[i], stages[names[i]](stream), sink, meters[names[i]], bar)
-            )
-            clock.upstream, clock.meter = upstream, meters[names[i]]
-        upstream = clock
-        i += 1
-    return stream
-
-
 class _Clock:
-    """Inclusive time spent producing items of an iterator (its own work and everything upstream)."""
+    """Seconds spent producing the items of an iterator (here: reading and parsing the input)."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        self.upstream: _Clock | None = None
-        self.meter: StageMeter | None = None
 
     def wrap(self, it: Iterable[Record]) -> Iterator[Record]:
         it = iter(it)
-        clock = time.perf_counter
         while True:
-            t = clock()
+            t = time.perf_counter()
             try:
                 item = next(it)
             except StopIteration:
-                self._add(clock() - t)
+                self.seconds += time.perf_counter() - t
                 return
-            self._add(clock() - t)
+            self.seconds += time.perf_counter() - t
             yield item
-
-    def _add(self, dt: float) -> None:
-        self.seconds += dt
-        if self.meter is not None and self.upstream is not None:
-            self.meter.seconds = self.seconds - self.upstream.seconds
-
-
-def _divert(
-    name: str,
-    pairs: Iterable[tuple[Record, Verdict]],
-    sink: _Sink,
-    meter: StageMeter,
-    bar: StageProgress,
-) -> Iterator[Record]:
-    n = 0
-    for rec, verdict in pairs:
-        n += 1
-        if n % 500 == 0:
-            bar.advance(name, 500)
-            meter.records_in = n
-        if verdict.keep:
-            meter.kept += 1
-            yield rec
-        else:
-            sink.reject(rec, verdict if verdict.stage else verdict._replace(stage=name))
-    meter.records_in = n
-    bar.advance(name, n % 500)

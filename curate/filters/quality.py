@@ -12,11 +12,9 @@ assistant turn as an output (echo against the user turn before it).
 from __future__ import annotations
 
 import re
-from collections import Counter
-from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from curate.filters import quality_checks as qc
 from curate.filters.quality_patterns import (
@@ -31,6 +29,7 @@ from curate.filters.quality_patterns import (
     blacklist_pattern,
     phrases_pattern,
 )
+from curate.filters.stage import Stage
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.records import Record
 
@@ -267,22 +266,9 @@ def _check_record(rec: Record, cfg: QualityConfig, c: _Compiled) -> Verdict:
     return KEEP
 
 
-class QualityStage:
-    name: str = NAME
+class QualityStage(Stage):
+    name = NAME
 
-    def __init__(self, cfg: QualityConfig, **runtime: Any):
-        self.cfg = cfg
-        self.counts: Counter[str] = Counter()
-        self.seen = 0
-
-    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
+    def check(self, batch: list[Record]) -> list[Verdict]:
         compiled = _compiled(self.cfg)
-        for rec in records:
-            verdict = _check_record(rec, self.cfg, compiled) if self.cfg.enabled else KEEP
-            self.seen += 1
-            if not verdict.keep:
-                self.counts[verdict.reason] += 1
-            yield rec, verdict
-
-    def summary(self) -> dict[str, Any]:
-        return {"checked": self.seen, "rejected": dict(self.counts.most_common())}
+        return [_check_record(rec, self.cfg, compiled) for rec in batch]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from curate.filters.verdict import Verdict
@@ -23,28 +22,6 @@ MAX_LENGTH = 5000  # word counts above this are counted as MAX_LENGTH
 EXAMPLE_CHARS = 240
 DEDUP_STAGES = ("exact-dedup", "near-dedup")
 LENGTH_EDGES = [0, 1, 2, 3, 5, 9, 17, 33, 65, 129, 257, 513, 1025, 2049, 4097]
-
-
-@dataclass
-class StageMeter:
-    name: str
-    records_in: int = 0
-    kept: int = 0
-    seconds: float = 0.0  # time spent in this stage alone (summed over workers when parallel)
-    workers: int = 1
-    summary: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        rate = self.records_in / self.seconds if self.seconds > 0 else None
-        return {
-            "records_in": self.records_in,
-            "kept": self.kept,
-            "rejected": self.records_in - self.kept,
-            "seconds": round(self.seconds, 3),
-            "records_per_s": round(rate, 1) if rate else None,
-            "workers": self.workers,
-            **({"summary": self.summary} if self.summary else {}),
-        }
 
 
 class RunStats:

@@ -11,16 +11,14 @@ rejected without a detoxify pass.
 
 from __future__ import annotations
 
-import sys
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from curate.filters import toxicity_models as tm
+from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
-from curate.records import Record, chunked
+from curate.records import Record
 
 NAME = "toxicity"
 HIST_BINS = 20
@@ -52,25 +50,16 @@ class ToxicityConfig:
     connect_timeout: float = 3.0  # seconds for the "can detoxify be downloaded" test
 
 
-class ToxicityStage:
-    name: str = NAME
+class ToxicityStage(Stage):
+    name = NAME
 
-    def __init__(
-        self,
-        cfg: ToxicityConfig,
-        *,
-        progress: bool = True,
-        log: Callable[[str], None] | None = None,
-        **runtime: Any,
-    ):
+    def __init__(self, cfg: ToxicityConfig, ctx: StageContext | None = None):
         if cfg.model not in tm.DETOXIFY_MODELS:
             raise ValueError(
                 f"toxicity.model: {cfg.model!r} is not one of {', '.join(tm.DETOXIFY_MODELS)}"
             )
-        self.cfg = cfg
-        self.progress = progress
-        self.log = log or (lambda msg: print(msg, file=sys.stderr))
-        self.rejected: Counter[str] = Counter()
+        super().__init__(cfg, ctx)
+        self.batch_size = cfg.batch_size
         self.hist: dict[str, list[int]] = {}
         self.texts = 0
         self.seconds = 0.0
@@ -85,7 +74,7 @@ class ToxicityStage:
         tm.check_paths(cfg.checkpoint, cfg.huggingface_config_path)
         self.fallback = tm.detoxify_unavailable(cfg.model, cfg.checkpoint, cfg.connect_timeout)
         if self.fallback is not None:
-            self.log(
+            self.ctx.log(
                 f"toxicity: detoxify unavailable ({self.fallback}); using alt-profanity-check. {FIX_HINT}."
             )
         else:
@@ -141,65 +130,22 @@ class ToxicityStage:
         for label, s in scores.items():
             bins = self.hist.setdefault(label, [0] * HIST_BINS)
             bins[min(int(s * HIST_BINS), HIST_BINS - 1)] += 1
-        verdict = self.verdict(scores)
-        if not verdict.keep:
-            self.rejected[verdict.reason] += 1
-        return verdict
+        return self.verdict(scores)
 
-    def __call__(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
-        if not self.cfg.enabled:
-            for rec in records:
-                yield rec, KEEP
-            return
-        with _progress(self.progress, self.model_name) as advance:
-            for chunk in chunked(records, self.cfg.batch_size):
-                texts = [rec.text()[: self.cfg.max_chars] for rec in chunk]
-                for rec, scores in zip(chunk, self.score_batch(texts), strict=True):
-                    yield rec, self._record(rec, scores)
-                advance(len(chunk))
+    def check(self, batch: list[Record]) -> list[Verdict]:
+        texts = [rec.text()[: self.cfg.max_chars] for rec in batch]
+        return [
+            self._record(rec, scores)
+            for rec, scores in zip(batch, self.score_batch(texts), strict=True)
+        ]
 
     def summary(self) -> dict[str, Any]:
         edges = [round(i / HIST_BINS, 3) for i in range(HIST_BINS + 1)]
         return {
             "model": self.model_name,
             "thresholds": {label: self.threshold(label) for label in self.hist},
-            "rejected": dict(self.rejected.most_common()),
             "texts_scored": self.texts,
             "texts_per_s": round(self.texts / self.seconds, 1) if self.seconds else None,
             "batch_size": self.cfg.batch_size,
             "histogram": {"bin_edges": edges, "counts": self.hist},
         }
-
-
-class _progress:
-    """A rich progress bar counting records (total unknown: the input is streamed)."""
-
-    def __init__(self, enabled: bool, model: str):
-        self.enabled, self.model = enabled, model
-        self.bar: Any = None
-
-    def __enter__(self) -> Callable[[int], None]:
-        if not self.enabled:
-            return lambda n: None
-        from rich.progress import (
-            MofNCompleteColumn,
-            Progress,
-            SpinnerColumn,
-            TextColumn,
-            TimeElapsedColumn,
-        )
-
-        self.bar = Progress(
-            SpinnerColumn(),
-            TextColumn("toxicity [dim]{task.description}"),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            transient=True,
-        )
-        self.bar.start()
-        task = self.bar.add_task(self.model, total=None)
-        return lambda n: self.bar.advance(task, n)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.bar is not None:
-            self.bar.stop()

@@ -4,6 +4,7 @@ each triple then passes the instruction checks, novelty and the `curate filter` 
 
 from __future__ import annotations
 
+from curate.filters.runner import Run
 from curate.generate import prompts as P
 from curate.generate.context import Context
 from curate.generate.parse import Failure, alpaca_schema, parse_alpaca, parse_alpaca_json
@@ -12,7 +13,6 @@ from curate.generate.round import (
     RoundOutput,
     parse_reject,
     round_rng,
-    run_stages,
     step_seed,
     usable_samples,
 )
@@ -87,5 +87,5 @@ def alpaca_round(ctx: Context, r: int) -> RoundOutput:
         Record(t.id, t.instruction, t.input, t.output, meta={"generation": t.meta["generation"]})
         for t in triples
     ]
-    out.kept = run_stages(ctx.stages, triples, out)
+    out.kept = Run(ctx.stages, out).each_stage(triples)
     return out

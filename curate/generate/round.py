@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -132,19 +132,3 @@ def usable_samples(
                 out.reject(*parse_reject(ids.next(), skipped, prov, stage="prompt"))
                 continue
             yield j, c, prov
-
-
-def run_stages(stages: Iterable[Any], records: list[Record], out: RoundOutput) -> list[Record]:
-    """Each stage sees what the stage before it kept; every drop goes to ``out.rejected``."""
-    current = records
-    for stage in stages:
-        survivors = []
-        for rec, verdict in stage(current):
-            if verdict.keep:
-                survivors.append(rec)
-            else:
-                if not verdict.stage:
-                    verdict = verdict._replace(stage=getattr(stage, "name", type(stage).__name__))
-                out.reject(rec, verdict)
-        current = survivors
-    return current

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from curate.backends.base import Completion
+from curate.filters.runner import Run
 from curate.generate import prompts as P
 from curate.generate.context import Context
 from curate.generate.parse import (
@@ -28,7 +29,6 @@ from curate.generate.round import (
     RoundOutput,
     parse_reject,
     round_rng,
-    run_stages,
     step_seed,
     timed_complete,
     unusable,
@@ -210,5 +210,5 @@ def self_instruct_round(ctx: Context, r: int) -> RoundOutput:
     step_classify(ctx, r, new, out)
     out.pool = [pool_record(item) for item in new]
     triples = step_instances(ctx, r, new, out)
-    out.kept = run_stages(ctx.stages, triples, out)
+    out.kept = Run(ctx.stages, out).each_stage(triples)
     return out

@@ -10,34 +10,24 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from curate.filters.stage import Stage, StageContext
 from curate.generate.config import GenerateConfig
 from curate.generate.state import read_log
 from curate.records import Record
 
 
-def make_stages(cfg: GenerateConfig, kept: list[Record]) -> tuple[Any, list[Any]]:
+def make_stages(cfg: GenerateConfig, kept: list[Record]) -> tuple[Any, list[Stage]]:
     """(quality config for the instruction checks, [stage objects in cfg.filters order])."""
     from curate.filters.config import STAGES, ConfigError, load_config
-    from curate.filters.exact_dedup import ExactDedupStage
-    from curate.filters.near_dedup import NearDedupStage
     from curate.filters.pipeline import make_stage
 
     fcfg = load_config(cfg.filter_config)
     unknown = [name for name in cfg.filters if name not in STAGES]
     if unknown:
         raise ConfigError(f"filters: unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
-    stages = []
-    for name in cfg.filters:
-        section = fcfg.stage_config(name)
-        if not section.enabled:
-            continue
-        if name == "exact-dedup":
-            stages.append(ExactDedupStage(section, reference=kept))
-        elif name == "near-dedup":
-            stages.append(NearDedupStage(section, reference=kept))
-        else:
-            stages.append(make_stage(name, fcfg))
-    return fcfg.quality, stages
+    ctx = StageContext(reference=lambda: kept)  # the list grows after every round
+    names = [name for name in cfg.filters if fcfg.stage_config(name).enabled]
+    return fcfg.quality, [make_stage(name, fcfg, ctx) for name in names]
 
 
 def load_kept(records_path: Path) -> list[Record]:
