@@ -46,6 +46,7 @@ sys.path.insert(0, str(ROOT))
 from curate.filters.dedup_text import words  # noqa: E402
 from curate.filters.minhash import components  # noqa: E402
 from curate.filters.near_dedup import NearDedupConfig, NearDedupStage  # noqa: E402
+from curate.filters.stage import StageContext  # noqa: E402
 from curate.io import Reject, read_records  # noqa: E402
 from curate.records import Record  # noqa: E402
 
@@ -112,7 +113,9 @@ def batch(records: list[Record]) -> set[tuple[int, int]]:
 
 
 def ours(records: list[Record], workers: int) -> tuple[set[tuple[int, int]], set[int]]:
-    stage = NearDedupStage(NearDedupConfig(threshold=THRESHOLD, ngram=NGRAM), workers=workers)
+    stage = NearDedupStage(
+        NearDedupConfig(threshold=THRESHOLD, ngram=NGRAM), StageContext(workers=workers)
+    )
     removed = {k for k, (_, v) in enumerate(stage(records)) if not v.keep}
     i, j, _ = stage.pairs
     return set(zip(i.tolist(), j.tolist(), strict=True)), removed

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from curate.filters.registry import STAGES as REGISTRY
+from curate.io import lang_from_path
 
 DEFAULT_ORDER = list(REGISTRY)  # the registry's order: cheap first, costly last (registry.py)
 STAGES = tuple(DEFAULT_ORDER)
@@ -269,8 +270,6 @@ def apply_selection(cfg: FilterConfig, only: list[str] | None, skip: list[str] |
 def resolved(cfg: FilterConfig, inputs: list[str]) -> FilterConfig:
     """A copy with the language filled in: ``lang`` from the first input's name (es.json) when
     unset, and the stages' own language keys from ``lang`` when theirs are unset."""
-    from curate.io import lang_from_path
-
     out = copy.deepcopy(cfg)
     if out.lang is None and inputs:
         out.lang = lang_from_path(inputs[0])

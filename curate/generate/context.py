@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate.backends.base import Backend, SamplingParams
+from curate.filters.quality import check_instruction
 from curate.filters.verdict import KEEP, Verdict
 from curate.generate.config import GenerateConfig
 from curate.generate.novelty import Novelty
@@ -42,8 +43,6 @@ class Context:
 
     def check_instruction(self, rec: Record) -> Verdict:
         """Quality's instruction checks, then novelty against the pool and this batch."""
-        from curate.filters.quality import check_instruction
-
         verdict = check_instruction(rec.instruction, self.quality)
         if not verdict.keep:
             return verdict if verdict.stage else verdict._replace(stage="quality")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from curate.filters.near_dedup import NearDedupConfig, NearDedupIndex
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.generate.config import NoveltyConfig
 from curate.records import Record
@@ -16,8 +17,6 @@ from curate.records import Record
 
 class Novelty:
     def __init__(self, cfg: NoveltyConfig, reference: Iterable[Record] = ()):
-        from curate.filters.near_dedup import NearDedupConfig, NearDedupIndex
-
         self.cfg = cfg
         self.index = NearDedupIndex(
             NearDedupConfig(threshold=cfg.threshold, ngram=cfg.ngram, num_perm=cfg.num_perm)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from curate.backends.base import PROMPT_TOO_LONG, Backend, Completion, SamplingParams
+from curate.filters.config import ConfigError
 from curate.filters.verdict import Verdict, drop, rejected_row
 from curate.generate.parse import Failure
 from curate.records import Record
@@ -96,8 +97,6 @@ def unusable(c: Completion) -> Failure | None:
 def check_some_fit(completions: list[list[Completion]], what: str) -> None:
     """Stop the run when no prompt of a step fits the model's context: no round could do better."""
     if completions and all(s and s[0].finish_reason == PROMPT_TOO_LONG for s in completions):
-        from curate.filters.config import ConfigError
-
         shortest = min(s[0].prompt_tokens for s in completions)
         raise ConfigError(
             f"every {what} prompt is longer than the model's context (the shortest has {shortest} tokens): "

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from curate.filters.config import STAGES, ConfigError, load_config
+from curate.filters.pipeline import make_stage
 from curate.filters.stage import Stage, StageContext
 from curate.generate.config import GenerateConfig
 from curate.generate.state import read_log
@@ -18,9 +20,6 @@ from curate.records import Record
 
 def make_stages(cfg: GenerateConfig, kept: list[Record]) -> tuple[Any, list[Stage]]:
     """(quality config for the instruction checks, [stage objects in cfg.filters order])."""
-    from curate.filters.config import STAGES, ConfigError, load_config
-    from curate.filters.pipeline import make_stage
-
     fcfg = load_config(cfg.filter_config)
     unknown = [name for name in cfg.filters if name not in STAGES]
     if unknown:
