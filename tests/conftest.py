@@ -5,8 +5,12 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from curate.backends.registry import BackendSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -43,7 +47,7 @@ def tiny_falcon(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def fake_backend() -> Iterator[object]:
+def fake_backend() -> Iterator[BackendSpec]:
     """``--backend fake`` (scripted answers, generate_fakes.respond) registered for one test."""
     from generate_fakes import fake_spec
 

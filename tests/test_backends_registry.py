@@ -120,8 +120,7 @@ def test_a_row_with_a_config_gets_its_own_yaml_section() -> None:
     class EchoConfig:
         repeat: int = 1
 
-    spec = BackendSpec("echo2", "nowhere:Echo", "x", EchoConfig, "echo2")
-    register_backend(spec)
+    register_backend(BackendSpec("echo2", "nowhere:Echo", "x", EchoConfig, "echo2"))
     try:
 
         @dataclass
@@ -133,6 +132,8 @@ def test_a_row_with_a_config_gets_its_own_yaml_section() -> None:
         assert cfg.echo2 == EchoConfig(repeat=3) and cfg.engine.dtype == "auto"
         with pytest.raises(ConfigError, match="g.yaml: echo2.repeat: expected an integer"):
             build_dataclass(Config, {"echo2": {"repeat": "x"}}, "g.yaml", "")
+        with pytest.raises(ValueError, match="backend 'vllm': section 'engine' is taken"):
+            registry.with_backend_sections(Config)  # a row cannot shadow a key already there
     finally:
         unregister_backend("echo2")
 

@@ -139,6 +139,8 @@ def with_backend_sections(cls: type) -> type:
     """Class decorator, under ``@dataclass``: one field per registered backend's config section."""
     for spec in _ROWS.values():
         if spec.section is not None:
+            if spec.section in cls.__annotations__:
+                raise ValueError(f"backend {spec.name!r}: section {spec.section!r} is taken")
             cls.__annotations__[spec.section] = spec.config
             setattr(cls, spec.section, dataclasses.field(default_factory=spec.config))
     return cls

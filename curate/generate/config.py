@@ -44,7 +44,7 @@ class NoveltyConfig:
 
 
 @dataclass
-@with_backend_sections  # then engine (vllm), openai, transformers: each backend's registry row
+@with_backend_sections  # + a section per backend row: engine (vllm), openai, transformers
 class GenerateConfig:
     model: str = ""
     backend: str = "vllm"  # a name in curate.backends.registry
