@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from curate.backends.registry import BackendSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -39,3 +44,17 @@ def tiny_falcon(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tiny_models import build_tiny_model
 
     return build_tiny_model(tmp_path_factory.mktemp("tiny-falcon"), "falcon")
+
+
+@pytest.fixture
+def fake_backend() -> Iterator[BackendSpec]:
+    """``--backend fake`` (scripted answers, generate_fakes.respond) registered for one test."""
+    from generate_fakes import fake_spec
+
+    from curate.backends.registry import register_backend, unregister_backend
+
+    spec = register_backend(fake_spec())
+    try:
+        yield spec
+    finally:
+        unregister_backend(spec.name)

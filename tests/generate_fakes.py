@@ -1,11 +1,18 @@
-"""Scripted model answers for the generate tests (imported by the tests, and by the CLI
-subprocess of the kill -9 test through CURATE_GENERATE_TEST_RESPONDER)."""
+"""The generate tests' fake model: a scripted backend, the answers it gives, and its registry row.
+
+Test-side only: the package ships no fake. ``fake_spec(respond)`` is the row that makes
+``--backend fake`` answer with ``respond`` (the ``fake_backend`` fixture in conftest.py and
+run_with_fake_backend.py register it).
+"""
 
 from __future__ import annotations
 
-import time
+from collections.abc import Callable
 
-from curate.backends.base import SamplingParams
+from curate.backends.base import BackendOptions, Completion, SamplingParams
+from curate.backends.registry import BackendSpec
+
+Responder = Callable[[str, int, SamplingParams], "str | Completion"]
 
 SEED_INSTRUCTION = "Write a haiku about the first rain after a long summer drought."
 TOPICS = [
@@ -50,7 +57,58 @@ def respond(prompt: str, j: int, params: SamplingParams) -> str:
     raise AssertionError(f"unexpected prompt ending {last!r}")
 
 
-def slow_respond(prompt: str, j: int, params: SamplingParams) -> str:
-    """``respond``, taking a while, so that a kill lands mid-round."""
-    time.sleep(0.05)
-    return respond(prompt, j, params)
+class ScriptedBackend:
+    """Answers each prompt with ``respond(prompt, sample_index, params)``.
+
+    ``fail_on_call`` raises RuntimeError on that call number (1-based), to test resume;
+    ``on_call(n)`` runs before call ``n`` is answered (the kill -9 test pauses there).
+    Every call is recorded in ``calls`` as (prompts, params).
+    """
+
+    name = "fake"
+
+    def __init__(
+        self,
+        respond: Responder,
+        *,
+        model: str = "scripted",
+        fail_on_call: int | None = None,
+        on_call: Callable[[int], None] | None = None,
+    ):
+        self.respond = respond
+        self.model = model
+        self.adapter: str | None = None
+        self.fail_on_call = fail_on_call
+        self.on_call = on_call
+        self.calls: list[tuple[list[str], SamplingParams]] = []
+
+    def complete(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
+        self.calls.append((list(prompts), params))
+        if self.on_call is not None:
+            self.on_call(len(self.calls))
+        if self.fail_on_call is not None and len(self.calls) == self.fail_on_call:
+            raise RuntimeError(f"scripted failure on call {self.fail_on_call}")
+        out = []
+        for prompt in prompts:
+            samples = []
+            for j in range(params.n):
+                answer = self.respond(prompt, j, params)
+                if isinstance(answer, str):
+                    answer = Completion(answer, "stop", len(prompt.split()), len(answer.split()))
+                samples.append(answer)
+            out.append(samples)
+        return out
+
+    def close(self) -> None:
+        pass
+
+
+def fake_spec(
+    respond: Responder = respond, on_call: Callable[[int], None] | None = None
+) -> BackendSpec:
+    """The registry row of ``--backend fake``: a ScriptedBackend answering with ``respond``."""
+
+    def factory(opts: BackendOptions) -> ScriptedBackend:
+        return ScriptedBackend(respond, model=opts.model, on_call=on_call)
+
+    return BackendSpec("fake", factory, "scripted answers (tests only)", structured=True)

@@ -11,67 +11,66 @@ import time
 from pathlib import Path
 
 import pytest
-from generate_fakes import respond
+from generate_fakes import ScriptedBackend, respond
 
-from curate.backends.fake import ScriptedBackend
 from curate.generate.config import GenerateConfig
-from curate.generate.loop import run_generate
+from curate.generate.loop import Listener, run_generate
 
-TESTS = Path(__file__).resolve().parent
-ARGS = [
-    "--model",
-    "scripted",
-    "--backend",
-    "transformers",
-    "--target",
-    "24",
-    "--rounds",
-    "50",
-    "--batch-size",
-    "1",
-]
+LAUNCHER = Path(__file__).resolve().parent / "run_with_fake_backend.py"
+ARGS = ["--model", "scripted", "--backend", "fake", "--target", "24", "--rounds", "50"]
+ARGS += ["--batch-size", "1"]
 CONFIG = "filters: [exact-dedup, quality]\n"
+KILL_ROUND = 3  # killed inside this round: rounds 1-2 are committed, round 3 is not
 
 
-def cli(out: Path, cfg: Path) -> subprocess.Popen:
-    env = dict(os.environ, CURATE_GENERATE_TEST_RESPONDER="generate_fakes:slow_respond")
-    env["PYTHONPATH"] = os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])
-    cmd = [
-        str(Path(sys.executable).parent / "curate"),
-        "generate",
-        "--out",
-        str(out),
-        "--config",
-        str(cfg),
-        *ARGS,
-    ]
-    return subprocess.Popen(
-        cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
+def cli(out: Path, cfg: Path, *pause: str) -> subprocess.Popen:
+    cmd = [sys.executable, str(LAUNCHER), *pause, "generate", "--out", str(out)]
+    cmd += ["--config", str(cfg), *ARGS]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def rounds_done(out: Path) -> int:
-    try:
-        return json.loads((out / "state.json").read_text())["rounds_done"]
-    except (OSError, ValueError):
-        return 0
+class CallsAtRoundStart(Listener):
+    """How many backend calls were made before each round started."""
+
+    def __init__(self, backend: ScriptedBackend):
+        self.backend, self.before = backend, {}
+
+    def round_started(self, round_no: int) -> None:
+        self.before[round_no] = len(self.backend.calls)
+
+
+def uninterrupted(out: Path) -> dict[int, int]:
+    cfg = GenerateConfig(model="scripted", backend="fake", target=24, rounds=50, batch_size=1)
+    cfg.filters = ["exact-dedup", "quality"]
+    backend = ScriptedBackend(respond, model="scripted")
+    calls = CallsAtRoundStart(backend)
+    run_generate(cfg, out, lambda _c: backend, calls)
+    return calls.before
+
+
+def wait_for(path: Path, proc: subprocess.Popen, timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not path.exists():
+        assert proc.poll() is None, f"exited before the pause: {proc.stdout.read()}"
+        assert time.monotonic() < deadline, "the fake backend never reached the pause"
+        time.sleep(0.01)
 
 
 @pytest.mark.slow
 def test_kill_9_then_resume_reaches_the_target_with_no_duplicates(tmp_path: Path) -> None:
+    whole = tmp_path / "whole"
+    calls_before = uninterrupted(whole)
+    assert calls_before[KILL_ROUND + 1] - calls_before[KILL_ROUND] >= 2
+    pause_at = calls_before[KILL_ROUND] + 2  # the second backend call of round 3
+
     cfg_file = tmp_path / "generate.yaml"
     cfg_file.write_text(CONFIG)
-    out = tmp_path / "run"
-    proc = cli(out, cfg_file)
-    deadline = time.monotonic() + 60
-    while rounds_done(out) < 2 and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
-    time.sleep(0.07)  # into the next round
-    assert proc.poll() is None, f"finished before the kill: {proc.stdout.read()}"
+    out, paused = tmp_path / "run", tmp_path / "paused"
+    proc = cli(out, cfg_file, "--pause-at-call", str(pause_at), "--signal", str(paused))
+    wait_for(paused, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=10)
-    killed_at = rounds_done(out)
-    assert 2 <= killed_at < 6
+    assert json.loads((out / "state.json").read_text())["rounds_done"] == KILL_ROUND - 1
 
     again = cli(out, cfg_file)
     output, _ = again.communicate(timeout=120)
@@ -84,12 +83,6 @@ def test_kill_9_then_resume_reaches_the_target_with_no_duplicates(tmp_path: Path
         for line in (out / f).open()
     ]
     assert len(ids) == len(set(ids))
-    # the same run without the kill writes the very same bytes
-    whole = tmp_path / "whole"
-    cfg = GenerateConfig(
-        model="scripted", backend="transformers", target=24, rounds=50, batch_size=1
-    )
-    cfg.filters = ["exact-dedup", "quality"]
-    run_generate(cfg, whole, lambda _c: ScriptedBackend(respond, model="scripted"))
+    # the run that was killed writes the very same bytes as the one that was not
     for name in ("records.jsonl", "rejected.jsonl", "instructions.jsonl"):
         assert (out / name).read_bytes() == (whole / name).read_bytes(), name

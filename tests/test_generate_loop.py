@@ -8,10 +8,9 @@ import re
 from pathlib import Path
 
 import pytest
-from generate_fakes import SEED_INSTRUCTION, TOPICS, respond
+from generate_fakes import SEED_INSTRUCTION, TOPICS, ScriptedBackend, respond
 
 from curate.backends.base import SamplingParams
-from curate.backends.fake import ScriptedBackend
 from curate.generate.config import GenerateConfig
 from curate.generate.loop import run_generate
 from curate.generate.state import RunDirError

@@ -62,8 +62,18 @@ class Completion:
     completion_tokens: int = 0
 
 
+@dataclass(frozen=True)
+class BackendOptions:
+    """What a backend is opened with: the options every backend shares plus its own section."""
+
+    model: str
+    adapter: str | None = None  # a LoRA directory, or the name a server serves it under
+    base_url: str | None = None  # the server (backends that talk to one)
+    config: Any = None  # the backend's own config dataclass (EngineConfig, OpenAIConfig, ...)
+
+
 class Backend(Protocol):
-    name: str  # "vllm" | "openai" | "transformers" | "fake"
+    name: str  # its registry name (curate.backends.registry)
     model: str
     adapter: str | None
 

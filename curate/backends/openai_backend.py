@@ -16,7 +16,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from curate.backends.base import PROMPT_TOO_LONG, BackendError, Completion, SamplingParams
+from curate.backends.base import (
+    PROMPT_TOO_LONG,
+    BackendError,
+    BackendOptions,
+    Completion,
+    SamplingParams,
+)
 
 
 @dataclass
@@ -29,6 +35,12 @@ class OpenAIConfig:
     api: str = "completions"  # or "chat": the prompt becomes one user message
     structured_mode: str = "response_format"  # or "structured_outputs" (vLLM's extra_body field)
     send_seed: bool = True  # per-request seeds; off for servers that reject them
+
+
+def check_options(opts: BackendOptions) -> None:
+    """The config check of this backend (its registry row's ``validate``)."""
+    if not opts.base_url:
+        raise ValueError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
 
 
 class _Retryable(Exception):
@@ -66,6 +78,10 @@ class OpenAIBackend:
         self.requests = 0  # HTTP requests sent, retries included
         self.retries = 0
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_options(cls, opts: BackendOptions) -> OpenAIBackend:
+        return cls(opts.model, opts.base_url, adapter=opts.adapter, config=opts.config)
 
     @property
     def served_model(self) -> str:

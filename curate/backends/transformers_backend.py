@@ -6,7 +6,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from curate.backends.base import BackendError, Completion, SamplingParams, too_long
+from curate.backends.base import (
+    BackendError,
+    BackendOptions,
+    Completion,
+    SamplingParams,
+    too_long,
+)
 
 
 @dataclass
@@ -48,6 +54,10 @@ class TransformersBackend:
         self.lm.eval()
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
+
+    @classmethod
+    def from_options(cls, opts: BackendOptions) -> TransformersBackend:
+        return cls(opts.model, adapter=opts.adapter, config=opts.config)
 
     def complete(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
         if params.json_schema is not None:

@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.backends.base import BackendError, Completion, SamplingParams, too_long
+from curate.backends.base import (
+    BackendError,
+    BackendOptions,
+    Completion,
+    SamplingParams,
+    too_long,
+)
 
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -117,6 +123,10 @@ class VLLMBackend:
             from vllm.lora.request import LoRARequest
 
             self.lora_request = LoRARequest("adapter", 1, str(adapter))
+
+    @classmethod
+    def from_options(cls, opts: BackendOptions) -> VLLMBackend:
+        return cls(opts.model, adapter=opts.adapter, engine=opts.config)
 
     def sampling(self, params: SamplingParams, i: int, max_tokens: int | None = None) -> Any:
         from vllm import SamplingParams as VSamplingParams

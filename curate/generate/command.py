@@ -7,6 +7,8 @@ from typing import Annotated, Any
 
 import typer
 
+from curate.backends import registry
+
 # flag → config key it sets (every other key is reachable through --config)
 FLAG_KEYS = {
     "model": "model", "seeds": "seeds", "backend": "backend", "base_url": "base_url",
@@ -32,7 +34,7 @@ def generate_command(
         ),
     ] = None,
     backend: Annotated[
-        str | None, typer.Option("--backend", help="vllm (default), openai or transformers.")
+        str | None, typer.Option("--backend", help=f"{registry.choices_help()} [default: vllm].")
     ] = None,
     base_url: Annotated[
         str | None,
@@ -40,7 +42,10 @@ def generate_command(
     ] = None,
     adapter: Annotated[
         str | None,
-        typer.Option("--adapter", help="LoRA adapter dir (openai: the served LoRA name)."),
+        typer.Option(
+            "--adapter",
+            help=f"LoRA adapter dir ({', '.join(registry.names(adapter='name'))}: the served LoRA name).",
+        ),
     ] = None,
     target: Annotated[
         int | None,
@@ -75,7 +80,8 @@ def generate_command(
     structured: Annotated[
         bool | None,
         typer.Option(
-            "--structured/--no-structured", help="JSON-schema-constrained instances (vllm, openai)."
+            "--structured/--no-structured",
+            help=f"JSON-schema-constrained instances ({', '.join(registry.names(structured=True))}).",
         ),
     ] = None,
     seed: Annotated[
@@ -141,7 +147,7 @@ def _set(cfg: Any, dotted: str, value: Any, flag: str) -> None:
     from curate.filters.config import ConfigError
 
     choices = {
-        "backend": ("vllm", "openai", "transformers"),
+        "backend": registry.names(),
         "template": ("self-instruct", "alpaca"),
     }
     if dotted in choices and value not in choices[dotted]:

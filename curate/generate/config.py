@@ -14,9 +14,7 @@ from typing import Any, Literal
 
 import yaml
 
-from curate.backends.openai_backend import OpenAIConfig
-from curate.backends.transformers_backend import TransformersConfig
-from curate.backends.vllm_backend import EngineConfig
+from curate.backends.registry import UnknownBackend, get_backend, with_backend_sections
 from curate.filters.config import (
     ConfigError,
     build_dataclass,
@@ -46,9 +44,10 @@ class NoveltyConfig:
 
 
 @dataclass
+@with_backend_sections  # + a section per backend row: engine (vllm), openai, transformers
 class GenerateConfig:
     model: str = ""
-    backend: Literal["vllm", "openai", "transformers"] = "vllm"
+    backend: str = "vllm"  # a name in curate.backends.registry
     base_url: str | None = None
     adapter: str | None = None
     seeds: str | None = None  # None: the project's data/seed_tasks.jsonl
@@ -69,9 +68,6 @@ class GenerateConfig:
     filters: list[str] = field(default_factory=lambda: list(DEFAULT_FILTERS))
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
     novelty: NoveltyConfig = field(default_factory=NoveltyConfig)
-    engine: EngineConfig = field(default_factory=EngineConfig)
-    openai: OpenAIConfig = field(default_factory=OpenAIConfig)
-    transformers: TransformersConfig = field(default_factory=TransformersConfig)
 
     def identity(self) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (not target, rounds, transport)."""
@@ -150,12 +146,14 @@ def check_config(cfg: GenerateConfig, where: str) -> None:
         raise ConfigError(
             f"{where}: novelty.threshold: expected in (0, 1], got {cfg.novelty.threshold}"
         )
-    if cfg.structured and cfg.backend == "transformers":
-        raise ConfigError(
-            "--structured needs --backend vllm or openai (transformers cannot constrain output)"
-        )
-    if cfg.backend == "openai" and not cfg.base_url:
-        raise ConfigError("--backend openai needs --base-url (e.g. http://127.0.0.1:8000/v1)")
+    try:
+        spec = get_backend(cfg.backend)
+    except UnknownBackend as e:
+        raise ConfigError(f"{where}: backend: {e}") from None
+    try:
+        spec.check(spec.options(cfg), structured=cfg.structured)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
     if not cfg.model:
         raise ConfigError("--model is required (a model directory or a hub id)")
 
