@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.config import leaves
-from curate.filters.command import SPEC, resolve_config
+from curate.filters.command import SPEC, config_from_args, resolve_config
 from curate.filters.config import (  # the old import paths keep working
     ConfigError,
     FilterConfig,
@@ -175,7 +175,7 @@ def test_flags_and_set_override_the_config_file(tmp_path: Path) -> None:
     base.write_text(
         "near_dedup:\n  threshold: 0.6\n  num_perm: 64\nworkers: 2\nquality:\n  echo: false\n"
     )
-    cfg = resolve_config(
+    cfg = config_from_args(
         [DEFECTS, "--out", "o", "--config", str(base), "--threshold", "0.9", "--keep", "longest"]
         + ["--skip", "toxicity", "--set", "quality.min_instruction_words=5", "--set", "workers=3"]
         + ["--toxicity-threshold", "0.3", "--min-words", "4", "--eval-set", ALPACA]
@@ -193,11 +193,28 @@ def test_flags_and_set_override_the_config_file(tmp_path: Path) -> None:
     assert cfg.lang == cfg.language.lang == "en"
 
 
+def test_resolve_config_takes_the_options_as_arguments(tmp_path: Path) -> None:
+    base = tmp_path / "base.yaml"
+    base.write_text("near_dedup:\n  threshold: 0.6\nworkers: 2\n")
+    cfg = resolve_config(
+        [DEFECTS],
+        base,
+        {"threshold": 0.9, "toxicity_threshold": 0.4},
+        keep="longest",
+        skip=["toxicity"],
+        sets=["quality.min_instruction_words=5"],
+    )
+    assert cfg.near_dedup.threshold == 0.9 and cfg.workers == 2
+    assert cfg.quality.min_instruction_words == 5 and cfg.toxicity.thresholds["insult"] == 0.4
+    assert cfg.exact_dedup.keep == cfg.near_dedup.keep == "longest"
+    assert cfg.toxicity.enabled is False and cfg.quality.enabled is True
+
+
 def test_lang_is_inferred_from_a_bactrian_file_name() -> None:
-    cfg = resolve_config(["data/samples/bactrian-x/es.json", "--out", "o"])
+    cfg = config_from_args(["data/samples/bactrian-x/es.json", "--out", "o"])
     assert cfg.lang == "es"
     assert (
-        resolve_config(["data/samples/bactrian-x/es.json", "--out", "o", "--lang", "pt"]).lang
+        config_from_args(["data/samples/bactrian-x/es.json", "--out", "o", "--lang", "pt"]).lang
         == "pt"
     )
 

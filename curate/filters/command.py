@@ -97,8 +97,30 @@ def prepare(
     return resolved(cfg, inputs)
 
 
-def resolve_config(args: list[str]) -> FilterConfig:
-    """The config `curate filter ARGS` would run with (tests, tools)."""
+def resolve_config(
+    inputs: list[str],
+    config: Path | None = None,
+    flags: dict[str, Any] | None = None,
+    keep: str | None = None,
+    only: list[str] | None = None,
+    skip: list[str] | None = None,
+    sets: list[str] | None = None,
+) -> FilterConfig:
+    """The config a run would use: file ← flags (``{"threshold": 0.9}``: the option names in
+    snake_case) ← ``--set`` items ← --only/--skip; every rule and path checked, no work done."""
+    values = {f"--{name.replace('_', '-')}": value for name, value in (flags or {}).items()}
+    known = {flag.name for flag in SPEC.all_flags()}
+    for name in values:
+        if name not in known:
+            raise ConfigError(f"{name}: unknown option")
+    if keep is not None:
+        values["--keep"] = keep
+    cfg, origins = SPEC.load(config, values, sets or ())
+    return prepare(cfg, origins, inputs, only, skip)
+
+
+def config_from_args(args: list[str]) -> FilterConfig:
+    """The config `curate filter ARGS` would run with."""
     cfg, origins, own = parse(filter_command, args)
     return prepare(cfg, origins, own["inputs"], _split(own["only"]), _split(own["skip"]))
 
