@@ -265,3 +265,32 @@ def test_bactrian_language_comes_from_the_file_name(tmp_path: Path) -> None:
     assert written["lang"] == written["language"]["lang"] == written["near_dedup"]["lang"] == "es"
     stats = json.loads((out / "stats.json").read_text())
     assert stats["kept"] == 10 and stats["languages"] == {"es": 10}
+
+
+def test_a_config_made_with_make_dataclass_works_like_a_declared_one(tmp_path: Path) -> None:
+    """The shape a stage registry builds FilterConfig in: sections from make_dataclass."""
+    from curate.config import ConfigSpec, dump, option
+    from curate.config.cli import parse_args
+    from curate.filters.near_dedup import NearDedupConfig
+    from curate.filters.toxicity import ToxicityConfig
+
+    cls = dataclasses.make_dataclass(
+        "RegistryConfig",
+        [
+            ("workers", int, option(1, "Worker processes.", flag=True)),
+            ("near_dedup", NearDedupConfig, dataclasses.field(default_factory=NearDedupConfig)),
+            ("toxicity", ToxicityConfig, dataclasses.field(default_factory=ToxicityConfig)),
+        ],
+    )
+    spec = ConfigSpec(cls)
+    path = tmp_path / "r.yaml"
+    path.write_text("near_dedup:\n  num_perm: 64\n  treshold: 0.5\n")
+    with pytest.raises(ConfigError, match=r"r.yaml:3: near_dedup.treshold: unknown key \(did you"):
+        spec.load(path)
+    path.write_text("near_dedup:\n  num_perm: 64\n")
+    args = ["--config", str(path), "--workers", "3", "--threshold", "0.8", "--keep", "longest"]
+    cfg, origins = parse_args(spec, [*args, "--set", "toxicity.thresholds.insult=0.2"])
+    assert (cfg.workers, cfg.near_dedup.num_perm, cfg.near_dedup.threshold) == (3, 64, 0.8)
+    assert cfg.near_dedup.keep == "longest" and cfg.toxicity.thresholds["insult"] == 0.2
+    assert origins.where("near_dedup.num_perm") == f"{path}:2: near_dedup.num_perm"
+    assert yaml.safe_load(dump(cfg)) == dataclasses.asdict(cfg)

@@ -29,6 +29,7 @@ from curate.config.values import is_list, is_union
 BOOL_WORDS = {"true": True, "yes": True, "on": True, "1": True}
 BOOL_WORDS |= {"false": False, "no": False, "off": False, "0": False}
 INJECTED = ("cfg", "origins")
+RESERVED = ("config", "config_file", "set_", "show_config")  # the parameters added here
 
 
 @dataclass
@@ -65,6 +66,9 @@ def config_command(spec: ConfigSpec[Any]) -> Callable[[Callable[..., Any]], Call
     def decorate(handler: Callable[..., Any]) -> Callable[..., Any]:
         sig = inspect.signature(handler, eval_str=True)
         own = [p for p in sig.parameters.values() if p.name not in INJECTED]
+        clash = [p.name for p in own if p.name in RESERVED or p.name.startswith("flag_")]
+        if clash:
+            raise TypeError(f"{handler.__name__}: parameter names reserved for the config: {clash}")
         params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
         params += _config_params(spec)
         flags: dict[str, Flag] = {}

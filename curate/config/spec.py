@@ -8,6 +8,8 @@ is type-checked; ``Origins`` remembers where each key was last set, so a later c
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,10 +84,9 @@ class ConfigSpec(Generic[T]):
             names = (flag_name(leaf.key),) if wanted is True else wanted
             flag = Flag(names, leaf.key, leaf.help, sep=leaf.meta.get("sep"))
             same = merged.get(flag.name)
-            if same is not None:
-                flag = Flag(
-                    same.names, (*same.keys, leaf.key), same.help or flag.help, sep=same.sep
-                )
+            if same is not None:  # `--keep` on two stages: one flag setting both
+                keys = same.keys if leaf.key in same.keys else (*same.keys, leaf.key)
+                flag = dataclasses.replace(same, keys=keys, help=same.help or flag.help)
             merged[flag.name] = flag
         return list(merged.values())
 
@@ -116,8 +117,9 @@ class ConfigSpec(Generic[T]):
             _apply_yaml(cfg, p.read_text(encoding="utf-8"), str(path), origins)
         for flag in self.all_flags():
             value = (values or {}).get(flag.name)
-            if value is not None and value != ():
-                self._apply_flag(cfg, flag, value, origins)
+            if value is None or (isinstance(value, (list, tuple)) and not value):
+                continue  # not given
+            self._apply_flag(cfg, flag, value, origins)
         for item in sets:
             key, eq, raw = item.partition("=")
             if not eq or not key.strip():
@@ -158,8 +160,6 @@ def read_flag(tp: Any, value: Any, where: str, sep: str | None = None) -> Any:
 
 
 def _options(tp: Any) -> tuple[Any, ...]:
-    import typing
-
     return typing.get_args(tp) if is_union(tp) else (tp,)
 
 
