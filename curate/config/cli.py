@@ -104,7 +104,9 @@ def _kw(name: str, annotation: Any, default: Any = None) -> inspect.Parameter:
 def _config_params(spec: ConfigSpec[Any]) -> list[inspect.Parameter]:
     params = []
     if spec.positional:
-        arg = typer.Argument(help="YAML config; the options below override it.", show_default=False)
+        arg = typer.Argument(
+            metavar="CONFIG", help="YAML config; the options below override it.", show_default=False
+        )
         params.append(_kw("config_file", Annotated[Path | None, arg]))
     opt = typer.Option("--config", help="YAML config, merged onto the defaults key by key.")
     params.append(_kw("config", Annotated[Path | None, opt]))
@@ -145,7 +147,8 @@ def _flag_param(name: str, spec: ConfigSpec[Any], flag: Flag, defaults: Any) -> 
     if is_list(tp) or (is_union(tp) and any(is_list(a) for a in typing.get_args(tp))):
         option = typer.Option(*flag.names, metavar=_metavar(tp), **info)
         return _kw(name, Annotated[list[str] | None, option])
-    option = typer.Option(*flag.names, metavar=_metavar(tp), **info)
+    metavar = "<" + "|".join(map(str, flag.choices)) + ">" if flag.choices else _metavar(tp)
+    option = typer.Option(*flag.names, metavar=metavar, **info)
     return _kw(name, Annotated[str | None, option])
 
 

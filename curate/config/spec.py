@@ -35,6 +35,7 @@ class Flag:
     type: Any = None  # default: the type of the first key
     expand: Callable[[Any], list[tuple[str, Any]]] | None = None
     sep: str | None = None  # a list flag also splits "a,b" on this
+    choices: tuple[Any, ...] | None = None  # shown in --help (checked by the field)
 
     def __post_init__(self) -> None:
         for name in ("names", "keys"):
@@ -82,7 +83,10 @@ class ConfigSpec(Generic[T]):
             if not wanted:
                 continue
             names = (flag_name(leaf.key),) if wanted is True else wanted
-            flag = Flag(names, leaf.key, leaf.help, sep=leaf.meta.get("sep"))
+            meta = leaf.meta
+            flag = Flag(
+                names, leaf.key, leaf.help, sep=meta.get("sep"), choices=meta.get("choices")
+            )
             same = merged.get(flag.name)
             if same is not None:  # `--keep` on two stages: one flag setting both
                 keys = same.keys if leaf.key in same.keys else (*same.keys, leaf.key)
