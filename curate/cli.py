@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from curate.cli_common import VersionOption
-from curate.io import InputError, StrictError
+from curate.cli_common import VersionOption, err, handle_errors
+from curate.cli_common import fail as fail  # re-exported for callers of the old curate.cli.fail
+from curate.config.cli import ConfigCommand
 
 app = typer.Typer(
     name="curate",
@@ -19,15 +19,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 FORMAT_HELP = "alpaca, bactrian, dolly, seed (self-instruct), sharegpt, chatml, record"
-
-
-def fail(message: str, code: int = 1) -> None:
-    """One clear line on stderr, no traceback."""
-    err.print(f"[bold red]error:[/] {message}", markup=True)
-    raise typer.Exit(code)
 
 
 @app.callback()
@@ -78,29 +71,26 @@ def convert(
     """
     from curate.convert import convert as run_convert
 
-    try:
+    with handle_errors(ValueError):
         result = run_convert(
             input, str(output), from_format=from_format, to=to, lang=lang, strict=strict
         )
-    except StrictError as e:
-        fail(str(e))
-    except (InputError, ValueError) as e:
-        fail(str(e))
     if result.rejected:
         err.print(
-            f"{result.converted:,} converted, {result.rejected:,} rejected → {result.rejects_path}"
+            f"{result.converted:,} converted, {result.rejected:,} rejected → {result.rejects_path}",
+            markup=False,
         )
     else:
-        err.print(f"{result.converted:,} converted → {output}")
+        err.print(f"{result.converted:,} converted → {output}", markup=False)
 
 
 # ---- subcommands living in their own modules (one import + one registration line each) ----
 from curate.filters.command import filter_command  # noqa: E402
 
-app.command("filter")(filter_command)
+app.command("filter", cls=ConfigCommand)(filter_command)
 from curate.generate.command import generate_command  # noqa: E402
 
-app.command("generate")(generate_command)
+app.command("generate", cls=ConfigCommand)(generate_command)
 
 if __name__ == "__main__":
     app()

@@ -1,12 +1,86 @@
-"""What the `curate` and `train` commands share: the --version option."""
+"""What the `curate` and `train` commands share: the error line, the exit codes, --version."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Annotated, NoReturn
 
 import typer
+from rich.console import Console
+from rich.text import Text
 
 from curate import __version__
+
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+# Errors a user can cause → exit code; (module, class) so that no heavy module is imported to
+# check: an exception's class can only come from a module that is already loaded.
+EXIT_CODES: dict[tuple[str, str], int] = {
+    ("curate.config.errors", "ConfigError"): 1,
+    ("curate.io.errors", "InputError"): 1,
+    ("curate.io.errors", "StrictError"): 1,
+    ("curate.backends.base", "BackendError"): 1,
+    ("curate.generate.state", "RunDirError"): 1,
+    ("train.data", "DataError"): 1,
+    ("train.recipe", "RunError"): 1,
+    ("train.adapter", "AdapterError"): 1,
+    ("train.export", "ExportError"): 1,
+    ("builtins", "KeyboardInterrupt"): 130,
+}
+USAGE_EXIT_CODE = 2  # a bad command line (click's convention)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """One line on stderr, printed literally (a path with ``[/]`` in it is just text), no
+    traceback; then exit with ``code``."""
+    err.print(Text.assemble(("error:", "bold red"), " ", message))
+    raise typer.Exit(code)
+
+
+def exit_code(error: BaseException, also: tuple[type[BaseException], ...] = ()) -> int | None:
+    """The exit code for an error a user can cause; None for a bug (let it raise)."""
+    for (module, name), code in EXIT_CODES.items():
+        loaded = sys.modules.get(module)
+        cls = getattr(loaded, name, None) if loaded is not None else None
+        if isinstance(cls, type) and isinstance(error, cls):
+            return code
+    return 1 if also and isinstance(error, also) else None
+
+
+def click_error(error: BaseException, *names: str) -> bool:
+    """Whether ``error`` is one of click's exceptions called ``names`` (click's own, or the copy
+    of click that typer ships since 0.17: matched by name so either works)."""
+    return any(
+        c.__name__ in names and c.__module__.split(".")[0] in ("click", "typer")
+        for c in type(error).__mro__
+    )
+
+
+def explain(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return str(error).strip() or type(error).__name__
+
+
+@contextmanager
+def handle_errors(
+    *also: type[BaseException],
+    cleanup: Callable[[], None] | None = None,
+    message: Callable[[BaseException], str] = explain,
+) -> Iterator[None]:
+    """Turn the errors of EXIT_CODES (and ``also``, exit 1) into one ``error:`` line and their exit
+    code; ``cleanup`` runs first (close a progress display). Anything else is a bug and raises."""
+    try:
+        yield
+    except BaseException as e:
+        code = exit_code(e, also)
+        if code is None or click_error(e, "ClickException", "Exit", "Abort"):
+            raise
+        if cleanup is not None:
+            cleanup()
+        fail(message(e), code)
 
 
 def _print_version(value: bool) -> None:

@@ -63,7 +63,7 @@ def test_an_unknown_backend_is_one_line_listing_the_choices(tmp_path: Path) -> N
     (tmp_path / "g.yaml").write_text("model: m\nbackend: nope\n")
     result = generate(tmp_path, "--config", str(tmp_path / "g.yaml"))
     assert result.output.strip() == (
-        f"error: {tmp_path / 'g.yaml'}: backend: expected one of vllm, openai, transformers, "
+        f"error: {tmp_path / 'g.yaml'}:2: backend: expected one of vllm, openai, transformers, "
         "got 'nope'"
     )
 

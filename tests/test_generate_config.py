@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 
 from curate.backends.vllm_backend import EngineConfig, engine_kwargs, lora_rank
 from curate.cli import app
-from curate.filters.config import ConfigError
+from curate.config.cli import parse
+from curate.filters.config import ConfigError  # the old import path: the same class
+from curate.generate.command import generate_command
 from curate.generate.config import GenerateConfig, dump_config, load_config
 
 
@@ -38,11 +40,14 @@ def test_yaml_overrides_key_by_key_and_round_trips(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("temprature: 1\n", "g.yaml: temprature: unknown key"),
-        ("sampling: {top_p: high}\n", "g.yaml: sampling.top_p: expected a float, got 'high'"),
         (
-            "template: dolly\n",
-            "g.yaml: template: expected one of self-instruct, alpaca, got 'dolly'",
+            "temprature: 1\n",
+            "g.yaml:1: temprature: unknown key (did you mean 'sampling.temperature'?)",
+        ),
+        ("sampling: {top_p: high}\n", "g.yaml:1: sampling.top_p: expected a float, got 'high'"),
+        (
+            "seed: 1\ntemplate: dolly\n",
+            "g.yaml:2: template: expected one of self-instruct, alpaca, got 'dolly'",
         ),
         ("rounds: [1\n", "g.yaml:2: not valid YAML"),
     ],
@@ -64,8 +69,18 @@ def test_bad_yaml_is_one_line(tmp_path: Path, text: str, message: str) -> None:
             "--backend: expected one of vllm, openai, transformers, got 'tgi'",
         ),
         (["--model", "m", "--backend", "openai"], "--backend openai needs --base-url"),
-        (["--model", "m", "--top-p", "0"], "sampling.top_p (--top-p): expected in (0, 1], got 0.0"),
-        (["--model", "m", "--target", "0"], "target: expected at least 1, got 0"),
+        (["--model", "m", "--top-p", "0"], "--top-p: expected in (0, 1], got 0.0"),
+        (["--model", "m", "--target", "0"], "--target: expected at least 1, got 0"),
+        (["--model", "m", "--rounds", "many"], "--rounds: expected an integer, got 'many'"),
+        (
+            ["--model", "m", "--set", "sampling.n=0"],
+            "--set: sampling.n: expected at least 1, got 0",
+        ),
+        (
+            ["--model", "m", "--set", "novelty.treshold=0.5"],
+            "--set: novelty.treshold: unknown key (did you mean 'novelty.threshold'?)",
+        ),
+        (["--model", "m", "--batch_size", "x"], "--batch-size: expected an integer, got 'x'"),
         (
             ["--model", "m", "--backend", "transformers", "--structured"],
             "--structured needs --backend vllm or openai",
@@ -83,12 +98,48 @@ def test_cli_errors_are_one_line_before_any_work(
     assert not (tmp_path / "o" / "records.jsonl").exists()
 
 
+def test_cli_errors_in_the_config_file_name_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    for text, message in (
+        ("seed: 1\nrounds: many\n", "g.yaml:2: rounds: expected an integer, got 'many'"),
+        ("seed: 1\nsampling:\n  n: 0\n", "g.yaml:3: sampling.n: expected at least 1, got 0"),
+    ):
+        path.write_text(text)
+        args = ["generate", "--out", str(tmp_path / "o"), "--model", "m", "--config", str(path)]
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 1 and message in result.stderr, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_file_then_flags_then_set(tmp_path: Path) -> None:
+    path = tmp_path / "g.yaml"
+    path.write_text("structured: true\nrounds: 3\nsampling: {temperature: 0.5, n: 2}\n")
+    args = ["--out", "o", "--model", "0123", "--config", str(path), "--no-structured"]
+    args += [
+        "--temperature",
+        "0.9",
+        "--set",
+        "sampling.temperature=0.2",
+        "--set",
+        "engine.extra={seed: 1}",
+    ]
+    cfg, _, own = parse(generate_command, args)
+    assert own == {"out": Path("o")}
+    assert cfg.model == "0123" and cfg.structured is False and cfg.rounds == 3
+    assert cfg.sampling.temperature == 0.2 and cfg.sampling.n == 2 and cfg.sampling.top_p == 1.0
+    assert cfg.engine.extra == {"seed": 1}
+    cfg, _, _ = parse(generate_command, ["--out", "o", "--model", "m", "--structured", "true"])
+    assert cfg.structured is True
+
+
 def test_help_lists_the_contract() -> None:
     result = CliRunner().invoke(app, ["generate", "--help"], env={"COLUMNS": "200"})
     for flag in ("--out", "--model", "--seeds", "--backend", "--base-url", "--adapter", "--target", "--rounds",
                  "--template", "--temperature", "--top-p", "--max-tokens", "--batch-size", "--filter-config",
-                 "--config", "--structured", "--seed"):  # fmt: skip
+                 "--config", "--structured", "--no-structured", "--seed", "--set", "--show-config"):  # fmt: skip
         assert flag in result.output
+    listing = CliRunner().invoke(app, ["generate", "--show-config"]).output
+    assert yaml.safe_load(listing) == dataclasses.asdict(GenerateConfig())
 
 
 def test_engine_kwargs_without_cuda(tmp_path: Path) -> None:

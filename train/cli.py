@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from curate.cli_common import VersionOption
-from train.config import ConfigError, help_table
+from curate.cli_common import VersionOption, err, fail, handle_errors
+from curate.config.cli import ConfigCommand, config_command
+from train.config import SPEC, TrainConfig
 
 app = typer.Typer(
     name="train",
@@ -21,14 +22,7 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-err = Console(stderr=True, highlight=False, soft_wrap=True)
 out = Console(highlight=False, soft_wrap=True)
-
-
-def fail(message: str, code: int = 1) -> None:
-    """One clear line on stderr, no traceback."""
-    err.print(f"[bold red]error:[/] {escape(message)}", markup=True)
-    raise typer.Exit(code)
 
 
 def quiet_transformers() -> None:
@@ -45,44 +39,28 @@ def main(
     """QLoRA fine-tuning ([bold]run[/]), [bold]render[/], [bold]merge[/], [bold]generate[/], [bold]export[/]."""
 
 
-@app.command(
-    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
-    epilog="[bold]Config fields[/] (YAML keys; as flags: --name VALUE, --lora.r 8, --packing / --no-packing)\n\n"
-    + escape(help_table()),
-)
-def run(
-    ctx: typer.Context,
-    config: Annotated[
-        Path | None, typer.Argument(help="YAML config; flags below override it.")
-    ] = None,
-) -> None:
+@app.command(cls=ConfigCommand)
+@config_command(SPEC)
+def run(cfg: TrainConfig) -> None:
     """Train a LoRA adapter (4-bit NF4 base by default) on instruction data.
 
-    Writes [bold]adapter/[/], [bold]checkpoints/[/], [bold]metrics.jsonl[/], [bold]config.yaml[/] and
-    [bold]loss.png[/] into output_dir.
+    Every field of the YAML config is an option below (--max-steps 30, --lora.r 8, --no-packing;
+    the snake_case spellings --max_steps, --base_model work too). Writes [bold]adapter/[/],
+    [bold]checkpoints/[/], [bold]metrics.jsonl[/], [bold]config.yaml[/] and [bold]loss.png[/] into
+    the output dir.
 
-    Example: [bold]train run train/configs/tiny-cpu.yaml --max_steps 30[/]
+    Example: [bold]train run train/configs/tiny-cpu.yaml --max-steps 30[/]
     """
-    from train.config import load_config
-    from train.data import DataError
-    from train.recipe import RunError
     from train.recipe import run as run_recipe
 
     quiet_transformers()
-    flags = list(ctx.args)
-    if config is not None and str(config).startswith(
-        "--"
-    ):  # no CONFIG: click took the first flag for it
-        flags, config = [str(config), *flags], None
-    try:
-        cfg = load_config(config, flags)
+    with handle_errors():
         result = run_recipe(cfg, err)
-    except (ConfigError, DataError, RunError) as e:
-        fail(str(e))
     eval_part = f", eval_loss {result.eval_loss:.4f}" if result.eval_loss is not None else ""
     loss = f"{result.train_loss:.4f}" if result.train_loss is not None else "-"
     err.print(
-        f"done: {result.steps} steps, loss {loss}{eval_part}, {result.tokens_per_s:,.0f} tok/s → {result.adapter}"
+        f"done: {result.steps} steps, loss {loss}{eval_part}, {result.tokens_per_s:,.0f} tok/s → {result.adapter}",
+        markup=False,
     )
 
 
@@ -109,7 +87,7 @@ def render(
     """
     from itertools import islice
 
-    from curate.io import InputError, Reject, read_records
+    from curate.io import Reject, read_records
     from curate.render import render as render_record
 
     tok = None
@@ -120,7 +98,7 @@ def render(
             tok = load_tokenizer(model)
         except OSError as e:
             fail(f"--model: cannot load a tokenizer from {model!r}: {str(e).splitlines()[0]}")
-    try:
+    with handle_errors(ValueError):
         items = list(islice(read_records(data, from_format), n))
         for item in items:
             if isinstance(item, Reject):
@@ -141,8 +119,6 @@ def render(
                 counts = f" ({masked} masked + {len(ex) - masked} learned tokens)"
             out.print(f"[bold cyan]── {escape(item.id)}{counts}[/]")
             out.print(f"[dim]{escape(prompt)}[/][bold]{escape(completion)}[/][magenta]{eos}[/]")
-    except (InputError, ValueError) as e:
-        fail(str(e))
 
 
 @app.command()
@@ -160,17 +136,14 @@ def merge(
 
     Example: [bold]train merge --adapter runs/tiny/adapter --out runs/tiny/merged[/]
     """
-    from train.adapter import AdapterError
     from train.merge import merge as run_merge
 
     quiet_transformers()
     if dtype not in ("bf16", "fp16", "fp32"):
         fail(f"--dtype: {dtype!r} is not one of bf16, fp16, fp32")
-    try:
+    with handle_errors():
         path = run_merge(adapter, out_dir, dtype, base)
-    except (AdapterError, ConfigError) as e:
-        fail(str(e))
-    err.print(f"merged → {path}")
+    err.print(f"merged → {path}", markup=False)
 
 
 @app.command()
@@ -193,15 +166,14 @@ def generate(
 
     Example: [bold]train generate --adapter runs/tiny/adapter "Give three tips for staying healthy."[/]
     """
-    from curate.io import InputError, Reject, read_records
+    from curate.io import Reject, read_records
     from curate.records import Record
-    from train.adapter import AdapterError
     from train.generate import generate as run_generate
 
     quiet_transformers()
     if (prompt is None) == (input is None):
         fail("give one PROMPT or --input FILE")
-    try:
+    with handle_errors():
         if prompt is not None:
             records = [Record(id="prompt", instruction=prompt)]
         else:
@@ -231,8 +203,6 @@ def generate(
                         {**row, "output": g.text, "stopped_at_eos": g.stopped}, ensure_ascii=False
                     )
                 )
-    except (AdapterError, ConfigError, InputError) as e:
-        fail(str(e))
 
 
 @app.command()
@@ -256,15 +226,13 @@ def export(
 
     Example: [bold]train export runs/tiny/merged --gguf --out runs/tiny/model.q8_0.gguf --quant q8_0[/]
     """
-    from train.export import ExportError, export_gguf
+    from train.export import export_gguf
 
     if not gguf:
         fail("--gguf is the only export format")
-    try:
+    with handle_errors():
         path = export_gguf(model, out_file, quant, pre_tokenizer)
-    except ExportError as e:
-        fail(str(e))
-    err.print(f"exported → {path}")
+    err.print(f"exported → {path}", markup=False)
 
 
 if __name__ == "__main__":

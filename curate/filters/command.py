@@ -1,4 +1,9 @@
-"""`curate filter`: the options → a FilterConfig → the pipeline → a one-line summary."""
+"""`curate filter`: the options → a FilterConfig → the pipeline → a one-line summary.
+
+Every config key is reachable through ``--config FILE`` or ``--set section.key=value``; the stage
+flags (``--threshold``, ``--keep``, ``--eval-set`` …) are declared on the stages' own config
+fields, the run options below.
+"""
 
 from __future__ import annotations
 
@@ -8,110 +13,59 @@ from typing import Annotated, Any
 
 import typer
 
-from curate.filters.config import ConfigError, FilterConfig
+from curate.cli_common import err, handle_errors
+from curate.config import ConfigError, ConfigSpec, Flag, Origins
+from curate.config.cli import config_command, parse
+from curate.filters.config import FilterConfig, apply_selection, check_config, resolved
 
-# flag → config key it sets (every other key is reachable through --config or --set KEY=VALUE)
-FLAG_KEYS = {
-    "lang": "lang",
-    "eval_set": "decontam.eval_sets",
-    "against": "against",
-    "to": "to",
-    "workers": "workers",
-    "strict": "strict",
-    "toxicity_checkpoint": "toxicity.checkpoint",
-    "toxicity_config": "toxicity.huggingface_config_path",
-    "toxicity_model": "toxicity.model",
-    "threshold": "near_dedup.threshold",
-    "ngram": "near_dedup.ngram",
-    "decontam_ngram": "decontam.ngram",
-    "min_words": "quality.min_instruction_words",
-    "max_words": "quality.max_instruction_words",
-}
-KEEP_KEYS = ("exact_dedup.keep", "near_dedup.keep")
 STAGE_HELP = "exact-dedup, quality, language, decontam, near-dedup, toxicity"
 
 
+def toxicity_threshold_sets(value: float) -> list[tuple[str, Any]]:
+    """--toxicity-threshold: the same threshold for every label."""
+    from curate.filters.toxicity import ToxicityConfig
+
+    labels = list(ToxicityConfig().thresholds)
+    return [
+        ("toxicity.default_threshold", value),
+        *((f"toxicity.thresholds.{k}", value) for k in labels),
+    ]
+
+
+FLAGS = (
+    Flag(
+        "--lang",
+        ("lang", "language.lang"),
+        "Expected language (default: from a name like es.json).",
+    ),
+    Flag("--against", "against", "Reference set for near-dedup novelty (repeatable)."),
+    Flag("--to", "to", "Also write kept.<ext> in this format or container."),
+    Flag("--workers", "workers", "Worker processes."),
+    Flag("--strict", "strict", "Stop at the first malformed record instead of rejecting it."),
+    Flag(
+        "--toxicity-threshold",
+        help="Score above which a record is toxic (every label).",
+        type=float,
+        expand=toxicity_threshold_sets,
+    ),
+)
+SPEC = ConfigSpec(FilterConfig, flags=FLAGS, example="near_dedup.num_perm=256")
+
+
+@config_command(SPEC)
 def filter_command(
     inputs: Annotated[
         list[str],
         typer.Argument(help="Files (.json/.jsonl/.parquet/.csv), save_to_disk dirs or hub ids."),
     ],
     out: Annotated[Path, typer.Option("--out", help="Output directory.")],
-    config: Annotated[
-        Path | None,
-        typer.Option("--config", help="YAML config (default: the shipped filter.yaml)."),
-    ] = None,
-    lang: Annotated[
-        str | None,
-        typer.Option("--lang", help="Expected language (default: from a name like es.json)."),
-    ] = None,
-    eval_set: Annotated[
-        list[str] | None,
-        typer.Option("--eval-set", help="Eval set to decontaminate against (repeatable)."),
-    ] = None,
-    against: Annotated[
-        list[str] | None,
-        typer.Option("--against", help="Reference set for near-dedup novelty (repeatable)."),
-    ] = None,
-    to: Annotated[
-        str | None, typer.Option("--to", help="Also write kept.<ext> in this format or container.")
-    ] = None,
-    workers: Annotated[int | None, typer.Option("--workers", help="Worker processes.")] = None,
+    cfg: FilterConfig,
+    origins: Origins,
     only: Annotated[
         str | None, typer.Option("--only", help=f"Run only these stages: {STAGE_HELP}.")
     ] = None,
     skip: Annotated[
         str | None, typer.Option("--skip", help="Skip these stages (comma-separated).")
-    ] = None,
-    strict: Annotated[
-        bool | None,
-        typer.Option(
-            "--strict", help="Stop at the first malformed record instead of rejecting it."
-        ),
-    ] = None,
-    toxicity_checkpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--toxicity-checkpoint", help="Local detoxify checkpoint (.ckpt), for offline use."
-        ),
-    ] = None,
-    toxicity_config: Annotated[
-        str | None,
-        typer.Option(
-            "--toxicity-config",
-            "--toxicity-config-dir",
-            help="Tokenizer/config directory for the checkpoint.",
-        ),
-    ] = None,
-    toxicity_model: Annotated[
-        str | None, typer.Option("--toxicity-model", help="original, unbiased or multilingual.")
-    ] = None,
-    toxicity_threshold: Annotated[
-        float | None,
-        typer.Option("--toxicity-threshold", help="Score above which a record is toxic."),
-    ] = None,
-    keep: Annotated[
-        str | None, typer.Option("--keep", help="Which duplicate survives: first or longest.")
-    ] = None,
-    threshold: Annotated[
-        float | None, typer.Option("--threshold", help="Near-duplicate Jaccard threshold.")
-    ] = None,
-    ngram: Annotated[int | None, typer.Option("--ngram", help="Near-dedup shingle size.")] = None,
-    decontam_ngram: Annotated[
-        int | None,
-        typer.Option(
-            "--decontam-ngram", help="Words shared with an eval item that count as contamination."
-        ),
-    ] = None,
-    min_words: Annotated[
-        int | None, typer.Option("--min-words", help="Fewest instruction words.")
-    ] = None,
-    max_words: Annotated[
-        int | None, typer.Option("--max-words", help="Most instruction words.")
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option("--set", help="Any config key: --set near_dedup.num_perm=256 (repeatable)."),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
 ) -> None:
@@ -121,61 +75,54 @@ def filter_command(
 
     Example: [bold]curate filter data/samples/defects.jsonl --out out/defects --lang en[/]
     """
-    from curate.cli import err, fail
     from curate.filters.pipeline import run_filter
-    from curate.io import InputError, StrictError
 
-    flags = {k: v for k, v in locals().items() if k in FLAG_KEYS and v is not None}
-    try:
-        if toxicity_threshold is not None:
-            set_ = [*(set_ or []), *toxicity_threshold_sets(toxicity_threshold)]
-        cfg = resolve_config(inputs, config, flags, keep, _split(only), _split(skip), set_ or [])
+    with handle_errors(ValueError):  # ValueError: an unknown --to format, a value a stage refused
+        cfg = prepare(cfg, origins, inputs, _split(only), _split(skip))
         result = run_filter(inputs, out, cfg, progress=not quiet and sys.stderr.isatty())
-    except (ConfigError, InputError, StrictError) as e:
-        fail(str(e))
-    except ValueError as e:  # an unknown --to format, a bad value a stage refused
-        fail(str(e))
     err.print(summary_line(result.stats, result.report_path), markup=False)
+
+
+def prepare(
+    cfg: FilterConfig,
+    origins: Origins,
+    inputs: list[str],
+    only: list[str] | None = None,
+    skip: list[str] | None = None,
+) -> FilterConfig:
+    """--only/--skip applied, every rule and path checked, the language filled in; no work done."""
+    apply_selection(cfg, only, skip)
+    check_config(cfg, origins.source)
+    check_paths(inputs, cfg)
+    return resolved(cfg, inputs)
 
 
 def resolve_config(
     inputs: list[str],
-    config: Path | None,
-    flags: dict[str, Any],
+    config: Path | None = None,
+    flags: dict[str, Any] | None = None,
     keep: str | None = None,
     only: list[str] | None = None,
     skip: list[str] | None = None,
     sets: list[str] | None = None,
 ) -> FilterConfig:
-    """Config file (or the default) ← flags ← --set ← --only/--skip; every path checked, no work done."""
-    import yaml
-
-    from curate.filters.config import (
-        apply_selection,
-        check_config,
-        load_config,
-        resolved,
-        set_value,
-    )
-
-    cfg = load_config(config)
-    for name, value in flags.items():
-        set_value(cfg, FLAG_KEYS[name], value, f"--{name.replace('_', '-')}")
+    """The config a run would use: file ← flags (``{"threshold": 0.9}``: the option names in
+    snake_case) ← ``--set`` items ← --only/--skip; every rule and path checked, no work done."""
+    values = {f"--{name.replace('_', '-')}": value for name, value in (flags or {}).items()}
+    known = {flag.name for flag in SPEC.all_flags()}
+    for name in values:
+        if name not in known:
+            raise ConfigError(f"{name}: unknown option")
     if keep is not None:
-        for key in KEEP_KEYS:
-            set_value(cfg, key, keep, "--keep")
-    for item in sets or []:
-        key, eq, raw = item.partition("=")
-        if not eq:
-            raise ConfigError(f"--set: {item!r}: expected KEY=VALUE, e.g. near_dedup.threshold=0.8")
-        set_value(cfg, key.strip(), yaml.safe_load(raw), "--set")
-    if "lang" in flags:  # --lang is the input's language and the one the language stage expects
-        set_value(cfg, "language.lang", flags["lang"], "--lang")
-    apply_selection(cfg, only, skip)
-    check_config(cfg, str(config) if config else "options")
-    check_paths(inputs, cfg)
-    cfg = resolved(cfg, inputs)
-    return cfg
+        values["--keep"] = keep
+    cfg, origins = SPEC.load(config, values, sets or ())
+    return prepare(cfg, origins, inputs, only, skip)
+
+
+def config_from_args(args: list[str]) -> FilterConfig:
+    """The config `curate filter ARGS` would run with."""
+    cfg, origins, own = parse(filter_command, args)
+    return prepare(cfg, origins, own["inputs"], _split(own["only"]), _split(own["skip"]))
 
 
 def check_paths(inputs: list[str], cfg: FilterConfig) -> None:
@@ -195,17 +142,6 @@ def check_paths(inputs: list[str], cfg: FilterConfig) -> None:
                 container_of(path)
             except InputError as e:
                 raise ConfigError(f"{option}: {e}") from None
-
-
-def toxicity_threshold_sets(value: float) -> list[str]:
-    """--toxicity-threshold: the same threshold for every label."""
-    from curate.filters.toxicity import ToxicityConfig
-
-    labels = list(ToxicityConfig().thresholds)
-    return [
-        f"toxicity.default_threshold={value}",
-        *(f"toxicity.thresholds.{k}={value}" for k in labels),
-    ]
 
 
 def _eval_sets(cfg: FilterConfig) -> list[str]:

@@ -2,32 +2,30 @@
 
 FilterConfig composes every stage's own config with the stage order and the run options. YAML is
 checked against the dataclass types before any work starts: an unknown key or a wrong type is
-one line naming the file and the key (``config.yaml: near_dedup.threshold: expected a float, got
-'high'``). ``dump_config`` writes the resolved config back, so a run can be repeated exactly.
+one line naming the file, line and key (``config.yaml:12: near_dedup.threshold: expected a float,
+got 'high'``). ``dump_config`` writes the resolved config back, so a run can be repeated exactly.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import types
-import typing
 from dataclasses import dataclass, field
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from curate.config import ConfigError, build, dump, from_yaml
+from curate.config import set_value as set_value  # re-exported: the one checked setter
 from curate.filters.registry import STAGES as REGISTRY
 from curate.io import lang_from_path
 
 DEFAULT_ORDER = list(REGISTRY)  # the registry's order: cheap first, costly last (registry.py)
 STAGES = tuple(DEFAULT_ORDER)
 
-
-class ConfigError(ValueError):
-    """A config value a user can get wrong: the message is one line naming where and which key."""
+# the generic machinery lives in curate.config; these names stay importable from here
+build_dataclass = build
+dump_config = dump
 
 
 @dataclass
@@ -82,17 +80,7 @@ def load_config(path: str | Path | None) -> FilterConfig:
 
 
 def parse_config(text: str, where: str) -> FilterConfig:
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{where}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping of keys to values, got {_kind(data)}")
-    cfg = build_dataclass(FilterConfig, data, where, "")
+    cfg = from_yaml(FilterConfig, text, where)
     check_config(cfg, where)
     return cfg
 
@@ -124,133 +112,6 @@ def check_config(cfg: FilterConfig, where: str) -> None:
                 raise ConfigError(f"{where}: {section_of(stage)}: {message}") from None
     if cfg.chunk_size < 1:
         raise ConfigError(f"{where}: chunk_size: expected at least 1, got {cfg.chunk_size}")
-
-
-def set_value(cfg: FilterConfig, dotted: str, value: Any, where: str) -> None:
-    """Set ``section.key`` (or a top-level key) on cfg, checking the type like the YAML loader."""
-    obj: Any = cfg
-    parts = dotted.split(".")
-    for i, part in enumerate(parts):
-        hints = _hints(type(obj))
-        if part not in hints:
-            prefix = ".".join(parts[:i])
-            raise ConfigError(_unknown(where, f"{prefix}.{part}" if prefix else part, hints))
-        if i == len(parts) - 1:
-            setattr(obj, part, _coerce(hints[part], value, where, dotted))
-        elif i == len(parts) - 2 and isinstance(getattr(obj, part), dict):  # thresholds.insult
-            key, item_type = parts[-1], (typing.get_args(hints[part]) or (Any, Any))[1]
-            getattr(obj, part)[key] = _coerce(item_type, value, where, dotted)
-            return
-        else:
-            obj = getattr(obj, part)
-            if not dataclasses.is_dataclass(obj):
-                raise ConfigError(f"{where}: {'.'.join(parts[: i + 1])}: is a value, not a section")
-
-
-def dump_config(cfg: FilterConfig) -> str:
-    return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False, allow_unicode=True)
-
-
-def build_dataclass(cls: type, data: dict[str, Any], where: str, prefix: str) -> Any:
-    hints = _hints(cls)
-    kwargs = {}
-    for key, value in data.items():
-        path = f"{prefix}{key}"
-        if key not in hints:
-            raise ConfigError(_unknown(where, path, hints))
-        kwargs[key] = _coerce(hints[key], value, where, path)
-    return cls(**kwargs)
-
-
-def _hints(cls: type) -> dict[str, Any]:
-    names = {f.name for f in dataclasses.fields(cls)}
-    return {k: v for k, v in typing.get_type_hints(cls).items() if k in names}
-
-
-def _unknown(where: str, path: str, hints: dict[str, Any]) -> str:
-    return f"{where}: {path}: unknown key; expected one of: {', '.join(hints)}"
-
-
-def _coerce(tp: Any, value: Any, where: str, path: str) -> Any:
-    """value checked against the type hint tp (and converted: int → float, section → dataclass)."""
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        if value is None and type(None) in args:
-            return None
-        options = [a for a in args if a is not type(None)]
-        for option in options:
-            try:
-                return _coerce(option, value, where, path)
-            except ConfigError:
-                continue
-        raise ConfigError(f"{where}: {path}: expected {_describe(tp)}, got {_show(value)}")
-    if origin is typing.Literal:
-        if value in args:
-            return value
-        raise ConfigError(
-            f"{where}: {path}: expected one of {', '.join(map(str, args))}, got {_show(value)}"
-        )
-    if dataclasses.is_dataclass(tp):
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: {path}: expected a section of keys, got {_show(value)}")
-        return build_dataclass(tp, value, where, f"{path}.")
-    if origin in (list, tuple) or tp in (list, tuple):
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: {path}: expected {_describe(tp)}, got {_show(value)}")
-        item = args[0] if args else Any
-        return [_coerce(item, v, where, f"{path}[{i}]") for i, v in enumerate(value)]
-    if origin is dict or tp is dict:
-        if not isinstance(value, dict):
-            raise ConfigError(f"{where}: {path}: expected {_describe(tp)}, got {_show(value)}")
-        kt, vt = args if args else (Any, Any)
-        return {
-            _coerce(kt, k, where, path): _coerce(vt, v, where, f"{path}.{k}")
-            for k, v in value.items()
-        }
-    return _scalar(tp, value, where, path)
-
-
-def _scalar(tp: Any, value: Any, where: str, path: str) -> Any:
-    if tp is Any:
-        return value
-    if tp is float and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if tp is int and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if tp in (bool, str) and isinstance(value, tp):
-        return value
-    raise ConfigError(f"{where}: {path}: expected {_describe(tp)}, got {_show(value)}")
-
-
-def _describe(tp: Any) -> str:
-    origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        parts = [_describe(a) for a in args if a is not type(None)]
-        return " or ".join(parts) + (" or null" if type(None) in args else "")
-    if origin is typing.Literal:
-        return "one of " + ", ".join(map(str, args))
-    if origin in (list, tuple) or tp in (list, tuple):
-        return (
-            f"a list of {_describe(args[0]).removeprefix('a ').removeprefix('an ')}s"
-            if args
-            else "a list"
-        )
-    if origin is dict or tp is dict:
-        return "a mapping"
-    names = {bool: "a boolean (true/false)", int: "an integer", float: "a float", str: "a string"}
-    return names.get(tp, getattr(tp, "__name__", str(tp)))
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
-
-
-def _kind(value: Any) -> str:
-    return _show(value) if isinstance(value, (dict, list)) else type(value).__name__
 
 
 def apply_selection(cfg: FilterConfig, only: list[str] | None, skip: list[str] | None) -> None:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from curate.config import option
 from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.io import InputError, read_records
@@ -33,8 +34,12 @@ WORD = re.compile(r"\w+")
 @dataclass
 class DecontamConfig:
     enabled: bool = True
-    eval_sets: list[str] = field(default_factory=list)  # any format read_records knows
-    ngram: int = 13  # words per n-gram
+    eval_sets: list[str] = option(
+        list, "Eval set to decontaminate against (repeatable).", flag="--eval-set"
+    )  # any format read_records knows
+    ngram: int = option(
+        13, "Words shared with an eval item that count as contamination.", flag="--decontam-ngram"
+    )
     min_short_words: int = 3  # eval items shorter than this are too generic to index
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import xxhash
 
+from curate.config import option
 from curate.filters.dedup_store import RecordSpill
 from curate.filters.dedup_text import normalize, record_fields
 from curate.filters.stage import Stage, StageContext
@@ -28,7 +29,9 @@ FIELD_SEP = "\x1f"  # fields stay apart: "a b" + "" never equals "a" + "b"
 @dataclass
 class ExactDedupConfig:
     enabled: bool = True
-    keep: str = "first"  # first | longest (longest needs a second pass over the input)
+    keep: str = option(
+        "first", "Which duplicate survives: first or longest.", flag="--keep"
+    )  # longest needs a second pass over the input
     max_in_memory: int = 100_000  # keep: longest only: records held in RAM, the rest spill to disk
 
     def validate(self) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from curate.config import option
 from curate.filters import minhash as mh
 from curate.filters.dedup_clusters import Decisions, decide
 from curate.filters.dedup_index import NearDedupIndex
@@ -40,11 +41,13 @@ __all__ = ["NearDedupConfig", "NearDedupIndex", "NearDedupStage"]
 @dataclass
 class NearDedupConfig:
     enabled: bool = True
-    threshold: float = 0.7  # Jaccard at or above which two records are near-duplicates
+    threshold: float = option(
+        0.7, "Near-duplicate Jaccard threshold.", flag="--threshold"
+    )  # Jaccard at or above which two records are near-duplicates
     shingle: str = (
         "auto"  # auto | word | char (auto: char n-grams for zh, ja, th, ko, my, km, lo …)
     )
-    ngram: int = 5  # words per shingle
+    ngram: int = option(5, "Near-dedup shingle size.", flag="--ngram")  # words per shingle
     char_ngram: int = 5  # characters per shingle
     lang: str | None = None  # language of records that carry none (decides auto shingling)
     num_perm: int = 128
@@ -54,7 +57,7 @@ class NearDedupConfig:
     rows: int = 0
     verify: str = "exact"  # exact: Jaccard of the shingle sets | estimate: from signatures
     prefilter_margin: float = 0.1  # exact verify only runs on pairs estimated >= threshold - margin
-    keep: str = "first"  # first | longest
+    keep: str = option("first", "Which duplicate survives: first or longest.", flag="--keep")
     max_bucket: int = 1000  # an LSH bucket larger than this is linked as chain + star
     chunk_size: int = 2048
     max_in_memory: int = 100_000  # records held in RAM between the passes; the rest spill to disk

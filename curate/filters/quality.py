@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
+from curate.config import option
 from curate.filters import quality_checks as qc
 from curate.filters.quality_patterns import (
     ABOUT_AI,
@@ -44,8 +45,8 @@ class QualityConfig:
     placeholders: list[str] = field(default_factory=lambda: list(PLACEHOLDERS))
     # instruction word count outside [min, max] → "instruction-too-short" / "instruction-too-long"
     instruction_length: bool = True
-    min_instruction_words: int = 3
-    max_instruction_words: int = 150
+    min_instruction_words: int = option(3, "Fewest instruction words.", flag="--min-words")
+    max_instruction_words: int = option(150, "Most instruction words.", flag="--max-words")
     # a blacklisted word in the instruction → "blacklist:<word>"
     blacklist: bool = True
     blacklist_words: list[str] = field(default_factory=lambda: list(BLACKLIST))

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from curate.config import option
 from curate.filters import toxicity_models as tm
 from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
@@ -36,9 +37,15 @@ def _default_thresholds() -> dict[str, float]:
 @dataclass
 class ToxicityConfig:
     enabled: bool = True
-    model: str = "original"  # detoxify model: original | unbiased | multilingual
-    checkpoint: str | None = None  # local detoxify checkpoint (.ckpt); else detoxify downloads it
-    huggingface_config_path: str | None = None  # tokenizer/config directory for the checkpoint
+    model: str = option("original", "original, unbiased or multilingual.", flag="--toxicity-model")
+    checkpoint: str | None = option(
+        None, "Local detoxify checkpoint (.ckpt), for offline use.", flag="--toxicity-checkpoint"
+    )  # else detoxify downloads it
+    huggingface_config_path: str | None = option(
+        None,
+        "Tokenizer/config directory for the checkpoint.",
+        flag=("--toxicity-config", "--toxicity-config-dir"),
+    )
     device: str = "cpu"
     torch_threads: int = 1  # on 2 cores one thread was 10-50x faster than two for small models
     batch_size: int = 64

@@ -1,7 +1,8 @@
 """`curate generate`'s configuration: one dataclass ↔ YAML (--config) ↔ flags.
 
 The shipped default is ``curate/configs/generate.yaml``; a --config file overrides it key by
-key; flags override both. The resolved config is written to ``DIR/config.yaml``.
+key; flags override both, ``--set`` overrides flags. The resolved config is written to
+``DIR/config.yaml``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from curate.backends.registry import UnknownBackend, get_backend, with_backend_sections
-from curate.filters.config import (
-    ConfigError,
-    build_dataclass,
-)  # one YAML → dataclass checker for the project
+from curate.config import ConfigError, ConfigSpec, Origins, dump
 
 DEFAULT_FILTERS = ["exact-dedup", "quality", "toxicity"]
 
@@ -88,68 +84,39 @@ def default_config_text() -> str:
 
 
 def load_config(path: str | Path | None) -> GenerateConfig:
-    """The shipped default, overridden by the YAML file at ``path``."""
-    data = _yaml(default_config_text(), "generate.yaml (default)")
-    where = "generate.yaml (default)"
-    if path is not None:
-        p = Path(path)
-        if not p.is_file():
-            raise ConfigError(f"--config: {path}: no such file")
-        where = str(path)
-        _merge(data, _yaml(p.read_text(encoding="utf-8"), where))
-    # check_config runs once the flags are applied
-    return build_dataclass(GenerateConfig, data, where, "")
+    """The shipped default, overridden key by key by the YAML file at ``path`` (unchecked: the
+    flags come next; check_config runs once they are applied)."""
+    return dataclasses.replace(SPEC, check=None).load(path)[0]
 
 
-def _yaml(text: str, where: str) -> dict[str, Any]:
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f":{mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{where}{line}: not valid YAML: {getattr(e, 'problem', e)}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{where}: expected a mapping of keys to values")
-    return data
-
-
-def _merge(base: dict[str, Any], over: dict[str, Any]) -> None:
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-
-
-def check_config(cfg: GenerateConfig, where: str) -> None:
-    """Checks types cannot express; each names the key (or the flag that sets it)."""
+def check_config(cfg: GenerateConfig, origins: Origins) -> None:
+    """Checks types cannot express; each names the file:line, the flag or the --set at fault."""
+    where = origins.where
     positive = ("target", "rounds", "batch_size", "new_per_prompt", "alpaca_tasks")
     for key in positive:
         if getattr(cfg, key) < 1:
-            raise ConfigError(f"{where}: {key}: expected at least 1, got {getattr(cfg, key)}")
+            raise ConfigError(f"{where(key)}: expected at least 1, got {getattr(cfg, key)}")
     for key in ("seed_examples", "pool_examples", "instance_examples"):
         if getattr(cfg, key) < 0:
-            raise ConfigError(f"{where}: {key}: expected 0 or more, got {getattr(cfg, key)}")
+            raise ConfigError(f"{where(key)}: expected 0 or more, got {getattr(cfg, key)}")
     s = cfg.sampling
     if s.temperature < 0:
-        raise ConfigError(
-            f"{where}: sampling.temperature (--temperature): expected ≥ 0, got {s.temperature}"
-        )
+        raise ConfigError(f"{where('sampling.temperature')}: expected ≥ 0, got {s.temperature}")
     if not 0 < s.top_p <= 1:
-        raise ConfigError(f"{where}: sampling.top_p (--top-p): expected in (0, 1], got {s.top_p}")
+        raise ConfigError(f"{where('sampling.top_p')}: expected in (0, 1], got {s.top_p}")
     for key in ("max_tokens", "instance_max_tokens", "classify_max_tokens", "n"):
         if getattr(s, key) < 1:
             raise ConfigError(
-                f"{where}: sampling.{key}: expected at least 1, got {getattr(s, key)}"
+                f"{where(f'sampling.{key}')}: expected at least 1, got {getattr(s, key)}"
             )
     if not 0 < cfg.novelty.threshold <= 1:
         raise ConfigError(
-            f"{where}: novelty.threshold: expected in (0, 1], got {cfg.novelty.threshold}"
+            f"{where('novelty.threshold')}: expected in (0, 1], got {cfg.novelty.threshold}"
         )
     try:
         spec = get_backend(cfg.backend)
     except UnknownBackend as e:
-        raise ConfigError(f"{where}: backend: {e}") from None
+        raise ConfigError(f"{where('backend')}: {e}") from None
     try:
         spec.check(spec.options(cfg), structured=cfg.structured)
     except ValueError as e:
@@ -158,5 +125,12 @@ def check_config(cfg: GenerateConfig, where: str) -> None:
         raise ConfigError("--model is required (a model directory or a hub id)")
 
 
-def dump_config(cfg: GenerateConfig) -> str:
-    return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False, allow_unicode=True)
+dump_config = dump
+SPEC = ConfigSpec(
+    GenerateConfig,
+    shipped=default_config_text,
+    shipped_name="generate.yaml (default)",
+    source="generate.yaml (default)",
+    check=check_config,
+    example="novelty.threshold=0.8",
+)
