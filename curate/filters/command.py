@@ -17,8 +17,9 @@ from curate.cli_common import err, handle_errors
 from curate.config import ConfigError, ConfigSpec, Flag, Origins
 from curate.config.cli import config_command, parse
 from curate.filters.config import FilterConfig, apply_selection, check_config, resolved
+from curate.filters.registry import STAGES
 
-STAGE_HELP = "exact-dedup, quality, language, decontam, near-dedup, toxicity"
+STAGE_HELP = ", ".join(STAGES)  # the stage registry, in its order
 
 
 def toxicity_threshold_sets(value: float) -> list[tuple[str, Any]]:
@@ -38,10 +39,6 @@ FLAGS = (
         ("lang", "language.lang"),
         "Expected language (default: from a name like es.json).",
     ),
-    Flag("--against", "against", "Reference set for near-dedup novelty (repeatable)."),
-    Flag("--to", "to", "Also write kept.<ext> in this format or container."),
-    Flag("--workers", "workers", "Worker processes."),
-    Flag("--strict", "strict", "Stop at the first malformed record instead of rejecting it."),
     Flag(
         "--toxicity-threshold",
         help="Score above which a record is toxic (every label).",

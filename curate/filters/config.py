@@ -15,7 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from curate.config import ConfigError, build, dump, from_yaml
+from curate.config import ConfigError, build, dump, from_yaml, option
 from curate.config import set_value as set_value  # re-exported: the one checked setter
 from curate.filters.registry import STAGES as REGISTRY
 from curate.io import lang_from_path
@@ -32,14 +32,22 @@ dump_config = dump
 class RunOptions:
     """The run-level keys of `curate filter`'s config; each stage's section follows them."""
 
-    order: list[str] = field(default_factory=lambda: list(DEFAULT_ORDER))
-    lang: str | None = None  # expected language; None: inferred from the input's name (es.json)
-    against: list[str] = field(default_factory=list)  # reference sets for near-dedup novelty
-    to: str | None = None  # also write kept.<ext> in this format / container
-    workers: int = 1  # processes for the per-record checks and MinHash signatures
-    chunk_size: int = 1000  # records per task sent to a worker process
-    strict: bool = False  # stop at the first malformed input record instead of rejecting it
-    examples_per_reason: int = 3  # examples shown per reason in report.md
+    order: list[str] = option(list(DEFAULT_ORDER), "Stages in the order they run.")
+    lang: str | None = option(
+        None, "Expected language; null: from the input's name (es.json). Flag: --lang."
+    )
+    against: list[str] = option(
+        [], "Reference set for near-dedup novelty (repeatable).", flag="--against"
+    )
+    to: str | None = option(None, "Also write kept.<ext> in this format or container.", flag="--to")
+    workers: int = option(
+        1, "Worker processes (per-record checks, MinHash signatures).", flag="--workers"
+    )
+    chunk_size: int = option(1000, "Records per task sent to a worker process.")
+    strict: bool = option(
+        False, "Stop at the first malformed record instead of rejecting it.", flag="--strict"
+    )
+    examples_per_reason: int = option(3, "Examples shown per reason in report.md.")
 
     def stage_config(self, stage: str) -> Any:
         return getattr(self, section_of(stage))
@@ -116,10 +124,10 @@ def check_config(cfg: FilterConfig, where: str) -> None:
 
 def apply_selection(cfg: FilterConfig, only: list[str] | None, skip: list[str] | None) -> None:
     """--only / --skip: switch stages off in the config, so config.yaml records the choice."""
-    for option, names in (("--only", only), ("--skip", skip)):
+    for flag, names in (("--only", only), ("--skip", skip)):
         for name in names or []:
             if name not in STAGES:
-                raise ConfigError(f"{option}: unknown stage {name!r}; stages: {', '.join(STAGES)}")
+                raise ConfigError(f"{flag}: unknown stage {name!r}; stages: {', '.join(STAGES)}")
     for stage in STAGES:
         section = cfg.stage_config(stage)
         if only and stage not in only:
