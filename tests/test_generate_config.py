@@ -161,4 +161,9 @@ def test_shipped_yaml_documents_every_key() -> None:
 
     text = files("curate.configs").joinpath("generate.yaml").read_text()
     data = yaml.safe_load(text)
-    assert set(data) == {f.name for f in dataclasses.fields(GenerateConfig)}
+    from curate.backends.registry import SHIPPED
+
+    backend_sections = {spec.section for spec in SHIPPED if spec.section}
+    fields = {f.name for f in dataclasses.fields(GenerateConfig)}
+    # every run-level key is documented; a backend's section may be (its config class owns it)
+    assert fields - backend_sections <= set(data) <= fields

@@ -33,9 +33,7 @@ class RunOptions:
     """The run-level keys of `curate filter`'s config; each stage's section follows them."""
 
     order: list[str] = option(list(DEFAULT_ORDER), "Stages in the order they run.")
-    lang: str | None = option(
-        None, "Expected language; null: from the input's name (es.json). Flag: --lang."
-    )
+    lang: str | None = option(None, "Expected language; null: from the input's name (es.json).")
     against: list[str] = option(
         [], "Reference set for near-dedup novelty (repeatable).", flag="--against"
     )
