@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from curate.io.errors import FieldError, InputError, Reject, StrictError
-from curate.io.formats import READERS, canonical_shape, detect_shape
+from curate.io.registry import FORMATS, canonical_shape, detect_shape
 from curate.io.sources import Row, container_of, iter_rows
 from curate.io.writers import AtomicFile, resolve_output, write_jsonl_atomic, write_records
 from curate.records import Record
@@ -78,7 +78,7 @@ def _records_of(
     if row.reject is not None or row.data is None or shape is None:
         return [row.reject or Reject(row.source, "unreadable row", "", row.raw)]
     try:
-        return list(READERS[shape](row.data, row.source, fallback_id, lang))
+        return list(FORMATS[shape].read(row.data, row.source, fallback_id, lang))
     except FieldError as e:
         return [Reject(row.source, e.message, e.field, row.raw or _dump(row.data))]
 

@@ -14,15 +14,9 @@ from typing import Any
 from curate.io.errors import FieldError
 from curate.records import ROLES, Record
 
-SHAPES = ("alpaca", "dolly", "seed", "sharegpt", "chatml", "record")
-ALIASES = {
-    "bactrian": "alpaca",
-    "bactrian-x": "alpaca",
-    "self-instruct": "seed",
-    "openai": "chatml",
-    "messages": "chatml",
-    "jsonl": "record",
-}
+Reader = Callable[[dict[str, Any], str, str, "str | None"], list[Record]]
+RowWriter = Callable[[Record], dict[str, Any]]
+
 SHAREGPT_ROLES = {
     "human": "user",
     "user": "user",
@@ -36,30 +30,6 @@ SHAREGPT_ROLES = {
 }
 TO_SHAREGPT = {"user": "human", "assistant": "gpt", "system": "system"}
 RESTORE_KEY = "_fields"
-
-
-def canonical_shape(name: str) -> str:
-    key = name.lower()
-    key = ALIASES.get(key, key)
-    if key not in SHAPES:
-        names = ", ".join(list(SHAPES) + sorted(ALIASES))
-        raise ValueError(f"unknown format {name!r}; choose one of: {names}")
-    return key
-
-
-def detect_shape(data: dict[str, Any]) -> str | None:
-    """Guess the format of a row from its field names (None when nothing fits)."""
-    if "instances" in data:
-        return "seed"
-    if "conversations" in data:
-        return "sharegpt"
-    if "messages" in data and "instruction" not in data:
-        return "chatml"
-    if "response" in data or "context" in data:
-        return "dolly"
-    if "instruction" in data:
-        return "alpaca"
-    return None
 
 
 # ---------------------------------------------------------------- reading
@@ -219,16 +189,6 @@ def read_chatml(
     return [_finish(rec, restore, lang)]
 
 
-READERS: dict[str, Callable[[dict[str, Any], str, str, str | None], list[Record]]] = {
-    "alpaca": read_alpaca,
-    "record": read_alpaca,
-    "dolly": read_dolly,
-    "seed": read_seed,
-    "sharegpt": read_sharegpt,
-    "chatml": read_chatml,
-}
-
-
 # ---------------------------------------------------------------- writing
 
 
@@ -277,43 +237,7 @@ def write_record(rec: Record) -> dict[str, Any]:
     return rec.to_dict()
 
 
-ROW_WRITERS: dict[str, Callable[[Record], dict[str, Any]]] = {
-    "alpaca": write_alpaca,
-    "dolly": write_dolly,
-    "sharegpt": write_sharegpt,
-    "chatml": write_chatml,
-    "record": write_record,
-}
-
-
-def rows_from_records(shape: str, records: Iterable[Record]) -> Iterator[dict[str, Any]]:
-    """Rows of the given shape; fields the shape loses are stored so reading them back restores them."""
-    if shape == "seed":
-        yield from _seed_rows(records)
-        return
-    to_row, from_row = ROW_WRITERS[shape], READERS[shape]
-    for rec in records:
-        row = to_row(rec)
-        _store_lost_fields(rec, row, from_row)
-        yield row
-
-
-def _store_lost_fields(
-    rec: Record, row: dict[str, Any], from_row: Callable[..., list[Record]]
-) -> None:
-    """Read the row back; whatever differs from the record goes to meta["_fields"]."""
-    meta = row.get("meta", {})
-    back = from_row(row, meta.get("source", ""), rec.id, None)[0]
-    lost = {
-        key: getattr(rec, key)
-        for key in ("instruction", "input", "output", "messages", "lang")
-        if getattr(back, key) != getattr(rec, key)
-    }
-    if lost:
-        row["meta"] = {**meta, RESTORE_KEY: {**meta.get(RESTORE_KEY, {}), **lost}}
-
-
-def _seed_rows(records: Iterable[Record]) -> Iterator[dict[str, Any]]:
+def write_seed_rows(records: Iterable[Record]) -> Iterator[dict[str, Any]]:
     """Group consecutive records of the same task back into one seed task."""
     task: dict[str, Any] | None = None
     for rec in records:

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
-from curate.io.formats import canonical_shape, rows_from_records
+from curate.io.registry import canonical_shape, rows_from_records
 from curate.io.sources import NESTED_COLUMNS
 from curate.records import Record
 

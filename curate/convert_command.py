@@ -1,0 +1,65 @@
+"""`curate convert`: the options → curate.convert → one summary line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from curate.cli_common import err, handle_errors
+from curate.convert import convert as run_convert
+from curate.io.registry import format_names
+
+FORMAT_HELP = ", ".join(format_names())  # the format registry: names, then aliases
+
+
+def convert_command(
+    input: Annotated[
+        str, typer.Argument(help="File (.json/.jsonl/.parquet/.csv), save_to_disk dir or hub id.")
+    ],
+    output: Annotated[Path, typer.Argument(help="Output file; its extension picks the container.")],
+    from_format: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help=f"Input format, detected from the fields if omitted: {FORMAT_HELP}."
+        ),
+    ] = None,
+    to: Annotated[
+        str | None,
+        typer.Option(
+            "--to",
+            help=f"Output format ({FORMAT_HELP}) or container (jsonl, json, parquet, csv). "
+            "Default: lossless Record rows in the container the extension names.",
+        ),
+    ] = None,
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang", help="Language code of the input (default: from a name like es.json)."
+        ),
+    ] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help="Stop with exit 1 at the first malformed record instead of rejecting it.",
+        ),
+    ] = False,
+) -> None:
+    """Reformat an instruction set. Malformed records go to [bold]<OUTPUT stem>.rejects.jsonl[/] with file:line, field
+    and reason; the output is written atomically.
+
+    Example: [bold]curate convert data/samples/dolly.jsonl out/dolly.sharegpt.json --to sharegpt[/]
+    """
+    with handle_errors(ValueError):
+        result = run_convert(
+            input, str(output), from_format=from_format, to=to, lang=lang, strict=strict
+        )
+    if result.rejected:
+        err.print(
+            f"{result.converted:,} converted, {result.rejected:,} rejected → {result.rejects_path}",
+            markup=False,
+        )
+    else:
+        err.print(f"{result.converted:,} converted → {output}", markup=False)
