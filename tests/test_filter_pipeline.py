@@ -14,7 +14,8 @@ from curate.filters.config import FilterConfig, load_config
 from curate.filters.pipeline import run_filter
 from curate.filters.verdict import KEEP
 
-DEFECTS = "data/samples/defects.jsonl"
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+DEFECTS = str(SAMPLES / "defects.jsonl")
 
 
 def _lines(path: Path) -> list[dict]:
@@ -135,7 +136,7 @@ def test_fast_kept_rows_equal_record_to_dict() -> None:
 
     recs = [
         r
-        for p in ("data/samples/sharegpt.json", DEFECTS)
+        for p in (str(SAMPLES / "sharegpt.json"), DEFECTS)
         for r in read_records(p)
         if isinstance(r, Record)
     ]
