@@ -144,11 +144,42 @@ def test_client_errors_are_not_retried(stub) -> None:
 
 
 def test_concurrency_is_bounded_and_order_kept(stub) -> None:
+    """The server holds each request until the client's pool is full, then answers the newest
+    first: the peak of requests in flight is the configured bound, and answers given out of order
+    still come back in prompt order."""
     s, url = stub
-    prompts = [f"Task: t{i}\nInput:" for i in range(12)]
-    out = backend(url, concurrency=3).complete(prompts, SamplingParams())
-    assert len(out) == 12 and all(len(o) == 1 for o in out)
-    assert sorted(r["prompt"] for r in s.requests) == sorted(prompts)
+    limit, prompts = 3, [f"Below is a numbered list of tasks:\n{i}." for i in range(12)]
+    gate = threading.Condition()
+    held: list[str] = []  # prompts at the server, in arrival order
+    answered: list[str] = []
+    peak, stalled = 0, False
+
+    def my_turn(prompt: str) -> bool:  # the pool is full (or drained) and this is the newest
+        full = len(held) >= min(limit, len(prompts) - len(answered))
+        return full and held[-1] == prompt
+
+    def hold(body: dict, auth: str) -> str:  # runs in the server's request threads
+        nonlocal peak, stalled
+        with gate:
+            s.requests.append(body)
+            held.append(body["prompt"])
+            peak = max(peak, len(held))
+            gate.notify_all()
+            if peak == limit and len(answered) == 0:  # the first time full: one more would show
+                gate.wait_for(lambda: len(held) > limit, timeout=0.2)
+            if not gate.wait_for(lambda: stalled or my_turn(body["prompt"]), timeout=10):
+                stalled = True  # the client never filled its pool: let everything through
+            held.remove(body["prompt"])
+            answered.append(body["prompt"])
+            gate.notify_all()
+        return "ok"
+
+    s.next_mode = hold
+    cfg = OpenAIConfig(concurrency=limit, timeout_s=30, max_retries=0)
+    out = OpenAIBackend("stub-model", url, config=cfg).complete(prompts, SamplingParams(seed=1))
+    assert not stalled and peak == limit
+    assert answered != prompts and sorted(answered) == sorted(prompts)  # served out of order
+    assert [o[0].text.splitlines()[1].split(".")[0] for o in out] == [str(i + 1) for i in range(12)]
 
 
 def test_structured_request_shapes(stub) -> None:
