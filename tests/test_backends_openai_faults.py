@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -30,6 +29,7 @@ class Stub:
         self.requests: list[dict] = []
         self.auth: list[str] = []
         self.lock = threading.Lock()
+        self.release = threading.Event()  # "hang" answers only once the test is over
 
     def next_mode(self, body: dict, auth: str) -> str:
         with self.lock:
@@ -49,7 +49,7 @@ def handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             mode = stub.next_mode(body, self.headers.get("Authorization", ""))
             if mode == "hang":
-                time.sleep(1.5)
+                stub.release.wait(60)
                 return self._send(500, {"error": "too late"})
             if mode == "close":
                 self.connection.shutdown(socket.SHUT_RDWR)
@@ -95,12 +95,14 @@ def stub() -> Iterator[tuple[Stub, str]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield s, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    s.release.set()
     server.shutdown()
     server.server_close()
 
 
 def backend(url: str, **kw: object) -> OpenAIBackend:
-    cfg = OpenAIConfig(timeout_s=0.4, max_retries=2, backoff_s=0.01, max_backoff_s=0.05, **kw)
+    settings = {"timeout_s": 10.0, "max_retries": 2, "backoff_s": 0.01, "max_backoff_s": 0.05}
+    cfg = OpenAIConfig(**{**settings, **kw})
     return OpenAIBackend("stub-model", url, config=cfg)
 
 
@@ -113,7 +115,7 @@ def test_retries_then_one_clear_error(stub, mode: str, message: str, monkeypatch
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
     s.after = mode
     with pytest.raises(BackendError) as info:
-        backend(url).complete(["Hello"], SamplingParams())
+        backend(url, timeout_s=0.4).complete(["Hello"], SamplingParams())
     text = str(info.value)
     assert f"{url}: gave up after 3 attempts: {message}" in text
     assert "sk-test-secret" not in text and "\n" not in text
@@ -144,11 +146,42 @@ def test_client_errors_are_not_retried(stub) -> None:
 
 
 def test_concurrency_is_bounded_and_order_kept(stub) -> None:
+    """The server holds each request until the client's pool is full, then answers the newest
+    first: the peak of requests in flight is the configured bound, and answers given out of order
+    still come back in prompt order."""
     s, url = stub
-    prompts = [f"Task: t{i}\nInput:" for i in range(12)]
-    out = backend(url, concurrency=3).complete(prompts, SamplingParams())
-    assert len(out) == 12 and all(len(o) == 1 for o in out)
-    assert sorted(r["prompt"] for r in s.requests) == sorted(prompts)
+    limit, prompts = 3, [f"Below is a numbered list of tasks:\n{i}." for i in range(12)]
+    gate = threading.Condition()
+    held: list[str] = []  # prompts at the server, in arrival order
+    answered: list[str] = []
+    peak, stalled = 0, False
+
+    def my_turn(prompt: str) -> bool:  # the pool is full (or drained) and this is the newest
+        full = len(held) >= min(limit, len(prompts) - len(answered))
+        return full and held[-1] == prompt
+
+    def hold(body: dict, auth: str) -> str:  # runs in the server's request threads
+        nonlocal peak, stalled
+        with gate:
+            s.requests.append(body)
+            held.append(body["prompt"])
+            peak = max(peak, len(held))
+            gate.notify_all()
+            if peak == limit and len(answered) == 0:  # the first time full: one more would show
+                gate.wait_for(lambda: len(held) > limit, timeout=0.2)
+            if not gate.wait_for(lambda: stalled or my_turn(body["prompt"]), timeout=10):
+                stalled = True  # the client never filled its pool: let everything through
+            held.remove(body["prompt"])
+            answered.append(body["prompt"])
+            gate.notify_all()
+        return "ok"
+
+    s.next_mode = hold
+    cfg = OpenAIConfig(concurrency=limit, timeout_s=30, max_retries=0)
+    out = OpenAIBackend("stub-model", url, config=cfg).complete(prompts, SamplingParams(seed=1))
+    assert not stalled and peak == limit
+    assert answered != prompts and sorted(answered) == sorted(prompts)  # served out of order
+    assert [o[0].text.splitlines()[1].split(".")[0] for o in out] == [str(i + 1) for i in range(12)]
 
 
 def test_structured_request_shapes(stub) -> None:
@@ -170,7 +203,7 @@ def _config(url: str) -> GenerateConfig:
         model="stub-model", backend="openai", base_url=url, batch_size=2, rounds=3, target=1000
     )
     cfg.filters = ["exact-dedup", "quality"]
-    cfg.openai = OpenAIConfig(timeout_s=0.4, max_retries=1, backoff_s=0.01, max_backoff_s=0.02)
+    cfg.openai = OpenAIConfig(timeout_s=10.0, max_retries=1, backoff_s=0.01, max_backoff_s=0.02)
     return cfg
 
 

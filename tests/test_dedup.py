@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from curate.filters import exact_dedup, near_dedup
+from curate.filters.dedup_store import RecordSpill
 from curate.filters.dedup_text import normalize
 from curate.filters.exact_dedup import ExactDedupConfig, ExactDedupStage, text_digest
 from curate.filters.near_dedup import NearDedupConfig, NearDedupIndex, NearDedupStage
@@ -23,6 +25,21 @@ def defects(project_data: Path) -> list[Record]:
 @pytest.fixture(scope="module")
 def expected(project_data: Path) -> dict[str, str]:
     return json.loads((project_data / "samples" / "defects.expected.json").read_text())
+
+
+@pytest.fixture
+def spills(monkeypatch: pytest.MonkeyPatch) -> list[RecordSpill]:
+    """Every RecordSpill the dedup stages create, kept to check that records really went to disk."""
+    made: list[RecordSpill] = []
+
+    class Recorded(RecordSpill):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    for module in (exact_dedup, near_dedup):
+        monkeypatch.setattr(module, "RecordSpill", Recorded)
+    return made
 
 
 def _dropped(stage, records) -> dict[str, dict]:
@@ -58,13 +75,12 @@ def test_exact_dedup_catches_planted_exact_duplicates(defects, expected) -> None
     assert stage.summary()["removed"] == 2
 
 
-def test_exact_dedup_keep_longest_and_reference() -> None:
+def test_exact_dedup_keep_longest_and_reference(spills: list[RecordSpill]) -> None:
     recs = [
         Record("short", "Name a fruit", output="Apple"),
         Record("long", "NAME a fruit!", output="apple."),
     ]
-    dropped = _dropped(ExactDedupStage(ExactDedupConfig(keep="longest", max_in_memory=1)), recs)
-    assert dropped == {
+    want = {
         "short": {
             "duplicate_of": "long",
             "scope": "input",
@@ -72,6 +88,11 @@ def test_exact_dedup_keep_longest_and_reference() -> None:
             "stage": "exact-dedup",
         }
     }
+    assert _dropped(ExactDedupStage(ExactDedupConfig(keep="longest")), recs) == want
+    assert [s.spilled for s in spills] == [0]  # the default keeps both in memory
+    spilling = ExactDedupConfig(keep="longest", max_in_memory=1)
+    assert _dropped(ExactDedupStage(spilling), recs) == want
+    assert spills[1].spilled == 2  # both records went through the temp file
     ref = [Record("ref-1", "name a fruit", output="APPLE")]
     dropped = _dropped(
         ExactDedupStage(ExactDedupConfig(), StageContext(reference=lambda: ref)), recs
@@ -148,7 +169,9 @@ def test_char_shingles_for_languages_without_spaces() -> None:
     assert set(_dropped(NearDedupStage(NearDedupConfig(lang="zh")), plain)) == {"zh-2", "ja-2"}
 
 
-def test_spill_and_workers_yield_every_record_once(shared_data) -> None:
+def test_spill_and_workers_yield_every_record_once(
+    shared_data: Path, spills: list[RecordSpill]
+) -> None:
     path = shared_data / "gpteacher" / "toolformer.json"
     records = [r for _, r in zip(range(1500), read_records(str(path)), strict=False)]
     ref = NearDedupStage(NearDedupConfig())
@@ -156,6 +179,7 @@ def test_spill_and_workers_yield_every_record_once(shared_data) -> None:
     assert sum(not v.keep for _, v in expect) > 10  # real near-duplicates in toolformer
     cfg = NearDedupConfig(chunk_size=200, max_in_memory=300)
     spilled = [(r.id, v) for r, v in NearDedupStage(cfg, StageContext(workers=2))(iter(records))]
+    assert spills[0].spilled == 0 and spills[1].spilled > 300  # pass 2 read records from disk
     assert spilled == expect
 
 

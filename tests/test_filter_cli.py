@@ -24,8 +24,10 @@ from curate.filters.config import (  # the old import paths keep working
 )
 
 runner = CliRunner()
-DEFECTS = "data/samples/defects.jsonl"
-ALPACA, DOLLY = "data/samples/alpaca.jsonl", "data/samples/dolly.jsonl"
+SAMPLES = Path(__file__).resolve().parents[1] / "data" / "samples"
+DEFECTS = str(SAMPLES / "defects.jsonl")
+ALPACA, DOLLY = str(SAMPLES / "alpaca.jsonl"), str(SAMPLES / "dolly.jsonl")
+ES = str(SAMPLES / "bactrian-x" / "es.json")
 
 
 def _invoke(*args: str):
@@ -212,12 +214,9 @@ def test_resolve_config_takes_the_options_as_arguments(tmp_path: Path) -> None:
 
 
 def test_lang_is_inferred_from_a_bactrian_file_name() -> None:
-    cfg = config_from_args(["data/samples/bactrian-x/es.json", "--out", "o"])
+    cfg = config_from_args([ES, "--out", "o"])
     assert cfg.lang == "es"
-    assert (
-        config_from_args(["data/samples/bactrian-x/es.json", "--out", "o", "--lang", "pt"]).lang
-        == "pt"
-    )
+    assert config_from_args([ES, "--out", "o", "--lang", "pt"]).lang == "pt"
 
 
 def test_set_value_checks_types_like_yaml() -> None:
@@ -260,7 +259,7 @@ def test_strict_stops_at_the_first_malformed_record(tmp_path: Path) -> None:
 
 def test_bactrian_language_comes_from_the_file_name(tmp_path: Path) -> None:
     out = tmp_path / "es"
-    args = ["data/samples/bactrian-x/es.json", "--out", str(out), "--skip", "toxicity", "-q"]
+    args = [ES, "--out", str(out), "--skip", "toxicity", "-q"]
     assert _invoke(*args).exit_code == 0
     written = yaml.safe_load((out / "config.yaml").read_text())
     assert written["lang"] == written["language"]["lang"] == written["near_dedup"]["lang"] == "es"

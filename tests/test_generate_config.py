@@ -142,7 +142,10 @@ def test_help_lists_the_contract() -> None:
     assert yaml.safe_load(listing) == dataclasses.asdict(GenerateConfig())
 
 
-def test_engine_kwargs_without_cuda(tmp_path: Path) -> None:
+def test_engine_kwargs_without_cuda(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # the CPU defaults, anywhere
     (tmp_path / "adapter_config.json").write_text('{"r": 12}')
     kw = engine_kwargs("m", EngineConfig(max_model_len=256, extra={"seed": 1}), str(tmp_path))
     assert kw["enforce_eager"] is True and kw["enable_chunked_prefill"] is False

@@ -1,4 +1,7 @@
-"""Toxicity: detoxify itself loading a tiny checkpoint built here; the offline profanity fallback."""
+"""Toxicity: detoxify itself loading a tiny checkpoint built here; the offline profanity fallback.
+
+The whole suite runs with HF_HUB_OFFLINE=1 (conftest.py): detoxify never downloads.
+"""
 
 from __future__ import annotations
 
@@ -12,25 +15,11 @@ from curate.io import InputError, read_records
 from curate.records import Record
 
 
-@pytest.fixture(scope="module")
-def tiny_detoxify(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    from tiny_detoxify import build_tiny_detoxify_checkpoint
-
-    return build_tiny_detoxify_checkpoint(tmp_path_factory.mktemp("tiny-detoxify"))
-
-
-@pytest.fixture()
-def offline(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-
-
 def _records(path: Path) -> list[Record]:
     return [r for r in read_records(str(path)) if isinstance(r, Record)]
 
 
-def test_tiny_checkpoint_loads_through_detoxify(
-    tiny_detoxify: tuple[Path, Path], offline: None
-) -> None:
+def test_tiny_checkpoint_loads_through_detoxify(tiny_detoxify: tuple[Path, Path]) -> None:
     import torch
     from detoxify import Detoxify
 
@@ -44,9 +33,7 @@ def test_tiny_checkpoint_loads_through_detoxify(
     assert len(model.predict(["a", "b", "c"])["insult"]) == 3
 
 
-def test_stage_with_tiny_detoxify(
-    tiny_detoxify: tuple[Path, Path], offline: None, project_data: Path
-) -> None:
+def test_stage_with_tiny_detoxify(tiny_detoxify: tuple[Path, Path], project_data: Path) -> None:
     ckpt, config_dir = tiny_detoxify
     recs = _records(project_data / "samples/defects.jsonl")
     cfg = ToxicityConfig(
@@ -76,7 +63,7 @@ def test_stage_with_tiny_detoxify(
 
 
 def test_prefilter_in_front_of_detoxify(
-    tiny_detoxify: tuple[Path, Path], offline: None, project_data: Path
+    tiny_detoxify: tuple[Path, Path], project_data: Path
 ) -> None:
     ckpt, config_dir = tiny_detoxify
     cfg = ToxicityConfig(
@@ -91,9 +78,7 @@ def test_prefilter_in_front_of_detoxify(
     assert out["toxic-1"].reason == "toxic:profanity"
 
 
-def test_offline_fallback_says_so_once_and_catches_planted_toxic(
-    offline: None, project_data: Path
-) -> None:
+def test_offline_fallback_says_so_once_and_catches_planted_toxic(project_data: Path) -> None:
     messages: list[str] = []
     stage = ToxicityStage(ToxicityConfig(), StageContext(log=messages.append))
     assert (
@@ -113,9 +98,7 @@ def test_offline_fallback_says_so_once_and_catches_planted_toxic(
     assert stage.summary()["model"].startswith("alt-profanity-check (detoxify unavailable: offline")
 
 
-def test_bad_paths_and_foreign_checkpoint(
-    tmp_path: Path, tiny_detoxify: tuple[Path, Path], offline: None
-) -> None:
+def test_bad_paths_and_foreign_checkpoint(tmp_path: Path, tiny_detoxify: tuple[Path, Path]) -> None:
     import torch
 
     with pytest.raises(InputError, match="--toxicity-checkpoint"):

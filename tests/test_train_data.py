@@ -15,34 +15,13 @@ from train.data import IGNORE, Example, split, tokenize
 from train.model import load_tokenizer
 from train.packing import Collator, block_causal_mask, pack, single
 
-RECORDS = [
-    Record(
-        id="a", instruction="Give three tips for staying healthy.", output="Eat well, sleep enough."
-    ),
-    Record(
-        id="b",
-        instruction="Classify the sentiment.",
-        input="The food was great.",
-        output="Positive.",
-    ),
-    Record(id="c", instruction="What is 12 plus 30?", output="12 + 30 = 42. The answer is 42."),
-    Record(
-        id="d",
-        instruction="Translate to Spanish: good morning.",
-        output="Buenos días.",
-        messages=[
-            {"role": "system", "content": "Translate."},
-            {"role": "user", "content": "good morning"},
-            {"role": "assistant", "content": "Buenos días."},
-        ],
-    ),
-]
-
 
 @pytest.mark.parametrize("template", ["alpaca", "chatml", "tokenizer"])
-def test_labels_mask_exactly_the_prompt_and_end_with_eos(tiny_llama: Path, template: str) -> None:
+def test_labels_mask_exactly_the_prompt_and_end_with_eos(
+    tiny_llama: Path, template: str, train_records: list[Record]
+) -> None:
     tok = load_tokenizer(str(tiny_llama))
-    for rec in RECORDS:
+    for rec in train_records:
         ex = tokenize(rec, template, tok)
         prompt, completion = render(rec, template, tok)
         n_prompt = len(tok(prompt, add_special_tokens=template != "tokenizer")["input_ids"])
@@ -54,9 +33,11 @@ def test_labels_mask_exactly_the_prompt_and_end_with_eos(tiny_llama: Path, templ
         assert tok.decode(ex.input_ids[n_prompt:-1]) == completion  # the boundary is exact
 
 
-def test_completion_only_off_learns_the_prompt_too(tiny_llama: Path) -> None:
+def test_completion_only_off_learns_the_prompt_too(
+    tiny_llama: Path, train_records: list[Record]
+) -> None:
     tok = load_tokenizer(str(tiny_llama))
-    ex = tokenize(RECORDS[0], "alpaca", tok, completion_only=False)
+    ex = tokenize(train_records[0], "alpaca", tok, completion_only=False)
     assert ex.labels == ex.input_ids and ex.labels[-1] == tok.eos_token_id
 
 
@@ -105,7 +86,7 @@ def test_block_causal_mask() -> None:
 @pytest.mark.parametrize("arch", ["llama", "falcon"])
 @pytest.mark.parametrize("completion_only", [True, False])
 def test_packed_loss_equals_unpacked(
-    request: pytest.FixtureRequest, arch: str, completion_only: bool
+    request: pytest.FixtureRequest, arch: str, completion_only: bool, train_records: list[Record]
 ) -> None:
     from transformers import AutoModelForCausalLM
 
@@ -114,7 +95,7 @@ def test_packed_loss_equals_unpacked(
     model = AutoModelForCausalLM.from_pretrained(
         path, dtype=torch.float32, attn_implementation="sdpa"
     ).eval()
-    examples = [tokenize(r, "alpaca", tok, completion_only) for r in RECORDS]
+    examples = [tokenize(r, "alpaca", tok, completion_only) for r in train_records]
     packed_rows = pack(examples, max_len=sum(len(e) for e in examples))
     assert len(packed_rows) == 1 and len(packed_rows[0].seq_lens) == len(examples)
     with torch.no_grad():
@@ -134,11 +115,11 @@ def test_packed_loss_equals_unpacked(
     assert not torch.isclose(leaky, loss_padded, rtol=1e-4, atol=1e-4)
 
 
-def test_eager_gets_an_additive_mask(tiny_llama: Path) -> None:
+def test_eager_gets_an_additive_mask(tiny_llama: Path, train_records: list[Record]) -> None:
     from transformers import AutoModelForCausalLM
 
     tok = load_tokenizer(str(tiny_llama))
-    examples = [tokenize(r, "chatml", tok) for r in RECORDS[:3]]
+    examples = [tokenize(r, "chatml", tok) for r in train_records[:3]]
     rows = pack(examples, max_len=400)
     batch = Collator(tok.pad_token_id, packed=True, additive_dtype=torch.float32)(rows)
     batch.pop("num_tokens")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_train_run import gguf_tensors
 from typer.testing import CliRunner
 
 from train.cli import app
@@ -27,7 +27,9 @@ def falcon_copy(tmp_path: Path, tiny_falcon: Path) -> Path:
     )  # export fixes config.json in place
 
 
-def test_falcon_q4_0_has_one_kv_head_and_close_weights(falcon_copy: Path, tmp_path: Path) -> None:
+def test_falcon_q4_0_has_one_kv_head_and_close_weights(
+    falcon_copy: Path, tmp_path: Path, gguf_tensors: Callable[..., tuple]
+) -> None:
     import gguf
     from transformers import AutoModelForCausalLM
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 import torch
-from test_train_data import RECORDS
 
+from curate.records import Record
 from train.attention import choose, segment_lengths, takes_padding_free
 from train.data import IGNORE, Example, tokenize
 from train.model import add_lora, load_base, load_tokenizer
@@ -24,9 +24,11 @@ class _Cfg:
     lora = _Lora()
 
 
-def _batches(path: Path, max_len: int = 400) -> tuple[list[Example], dict, dict]:
+def _batches(
+    path: Path, records: list[Record], max_len: int = 400
+) -> tuple[list[Example], dict, dict]:
     tok = load_tokenizer(str(path))
-    examples = [tokenize(r, "alpaca", tok) for r in RECORDS + RECORDS[:2]]
+    examples = [tokenize(r, "alpaca", tok) for r in records + records[:2]]
     rows = pack(examples, max_len)
     assert len(rows) >= 2 and any(len(r.seq_lens) > 1 for r in rows)  # several rows, real packing
     free = Collator(tok.pad_token_id, packed=True, padding_free=True)(rows)
@@ -45,8 +47,10 @@ def test_segment_lengths() -> None:
     assert segment_lengths(None, torch.tensor([0, 3, 5]), 9) is None
 
 
-def test_padding_free_batch_is_one_row_without_padding(tiny_llama: Path) -> None:
-    examples, free, _ = _batches(tiny_llama)
+def test_padding_free_batch_is_one_row_without_padding(
+    tiny_llama: Path, train_records: list[Record]
+) -> None:
+    examples, free, _ = _batches(tiny_llama, train_records)
     assert free["input_ids"].shape == free["labels"].shape == free["position_ids"].shape
     assert "attention_mask" not in free and free["input_ids"].shape[0] == 1
     lens = segment_lengths(free["position_ids"], None, free["input_ids"].shape[1])
@@ -58,9 +62,11 @@ def test_padding_free_batch_is_one_row_without_padding(tiny_llama: Path) -> None
 
 
 @pytest.mark.parametrize("arch", ["llama", "falcon"])
-def test_segment_attention_logits_equal_unpacked(request: pytest.FixtureRequest, arch: str) -> None:
+def test_segment_attention_logits_equal_unpacked(
+    request: pytest.FixtureRequest, arch: str, train_records: list[Record]
+) -> None:
     path = request.getfixturevalue(f"tiny_{arch}")
-    examples, free, padded = _batches(path)
+    examples, free, padded = _batches(path, train_records)
     ours = load_base(str(path), "none", torch.float32, "auto").eval()
     plain = load_base(str(path), "none", torch.float32, "sdpa").eval()
     assert takes_padding_free(ours) and not takes_padding_free(plain)
@@ -89,10 +95,10 @@ def _grads(model: Any, batch: dict) -> tuple[float, dict[str, torch.Tensor]]:
 
 @pytest.mark.parametrize("arch", ["llama", "falcon"])
 def test_segment_attention_gradients_equal_unpacked_4bit_lora(
-    request: pytest.FixtureRequest, arch: str
+    request: pytest.FixtureRequest, arch: str, train_records: list[Record]
 ) -> None:
     path = request.getfixturevalue(f"tiny_{arch}")
-    _, free, padded = _batches(path)
+    _, free, padded = _batches(path, train_records)
     torch.manual_seed(0)
     model = add_lora(load_base(str(path), "4bit", torch.float32, "segment_sdpa"), _Cfg(), True)
     for name, p in model.named_parameters():  # LoRA B starts at zero: make A's gradient non-zero

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -15,39 +16,6 @@ from train.config import load_config
 from train.recipe import RunError, RunResult, run
 
 pytestmark = pytest.mark.slow
-
-ANSWERS = {
-    "Give three tips for staying healthy.": "Eat well, sleep enough and move every day.",
-    "What is 12 plus 30?": "12 + 30 = 42. The answer is 42.",
-    "Translate to Spanish: good morning.": "Buenos días.",
-    "Classify the sentiment of the review as positive or negative.": "Positive.",
-}
-
-
-def learnable_copy(src: Path, dst: Path) -> Path:
-    """The fixture model with a 20× output head.
-
-    Its random init (frozen final RMSNorm, lm_head std 0.02, hidden 64) bounds every logit to about
-    ±1.3, so no adapter could make a token likely; a sharper head lets a few dozen steps memorise.
-    """
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    model = AutoModelForCausalLM.from_pretrained(src)
-    with torch.no_grad():
-        model.get_output_embeddings().weight.mul_(20.0)
-    model.save_pretrained(dst)
-    AutoTokenizer.from_pretrained(src).save_pretrained(dst)
-    return dst
-
-
-def small_dataset(path: Path, repeat: int = 6) -> Path:
-    with path.open("w", encoding="utf-8") as f:
-        for _ in range(repeat):
-            for instruction, output in ANSWERS.items():
-                f.write(
-                    json.dumps({"instruction": instruction, "input": "", "output": output}) + "\n"
-                )
-    return path
 
 
 def train(base: Path, out: Path, data: Path, *extra: str) -> RunResult:
@@ -62,10 +30,13 @@ def train(base: Path, out: Path, data: Path, *extra: str) -> RunResult:
 
 
 @pytest.fixture(scope="module")
-def llama_run(tmp_path_factory: pytest.TempPathFactory, tiny_llama: Path) -> RunResult:
+def llama_run(
+    tmp_path_factory: pytest.TempPathFactory,
+    learnable_llama: Path,
+    small_dataset: Callable[..., Path],
+) -> RunResult:
     tmp = tmp_path_factory.mktemp("llama-run")
-    base = learnable_copy(tiny_llama, tmp / "base")
-    return train(base, tmp / "out", small_dataset(tmp / "data.jsonl"))
+    return train(learnable_llama, tmp / "out", small_dataset(tmp / "data.jsonl"))
 
 
 def losses(out: Path) -> list[float]:
@@ -157,10 +128,10 @@ def test_merge_matches_base_plus_adapter(llama_run: RunResult, tmp_path: Path) -
 
 
 def test_generate_answers_in_the_training_template_and_stops_at_eos(
-    llama_run: RunResult, tmp_path: Path
+    llama_run: RunResult, tmp_path: Path, answers: dict[str, str]
 ) -> None:
     prompts = tmp_path / "prompts.jsonl"
-    wanted = list(ANSWERS)[:3]
+    wanted = list(answers)[:3]
     prompts.write_text(
         "".join(json.dumps({"instruction": i, "input": "", "output": ""}) + "\n" for i in wanted)
     )
@@ -180,19 +151,21 @@ def test_generate_answers_in_the_training_template_and_stops_at_eos(
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["instruction"] for r in rows] == wanted
     assert all(r["stopped_at_eos"] for r in rows), rows
-    assert sum(r["output"] == ANSWERS[r["instruction"]] for r in rows) >= 2, rows
+    assert sum(r["output"] == answers[r["instruction"]] for r in rows) >= 2, rows
     one = CliRunner().invoke(
         app, ["generate", "--adapter", str(llama_run.adapter), wanted[0], "--max-new-tokens", "60"]
     )
     assert one.exit_code == 0 and one.stdout.strip() == rows[0]["output"]
 
 
-def test_tiny_falcon_trains_in_4bit(tmp_path: Path, tiny_falcon: Path) -> None:
+def test_tiny_falcon_trains_in_4bit(
+    tmp_path: Path, learnable_falcon: Path, small_dataset: Callable[..., Path]
+) -> None:
     from peft import PeftModel
 
     from train.model import load_base
 
-    base = learnable_copy(tiny_falcon, tmp_path / "base")
+    base = learnable_falcon
     result = train(
         base,
         tmp_path / "out",
@@ -228,7 +201,7 @@ def test_tiny_falcon_trains_in_4bit(tmp_path: Path, tiny_falcon: Path) -> None:
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
-    tmp_path: Path, tiny_llama: Path
+    tmp_path: Path, tiny_llama: Path, small_dataset: Callable[..., Path]
 ) -> None:
     data = small_dataset(tmp_path / "data.jsonl", repeat=2)
     with pytest.raises(RunError) as e:
@@ -246,18 +219,6 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
     message = str(e.value)
     assert "loss became nan" in message and "checkpoint-1" in message and "\n" not in message
     assert not (tmp_path / "out" / "adapter").exists()
-
-
-def gguf_tensors(path: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Every tensor of a GGUF file as float32 in numpy (row-major) shape, and its GGML type."""
-    import gguf
-
-    reader = gguf.GGUFReader(path)
-    tensors = {
-        t.name: gguf.quants.dequantize(t.data, t.tensor_type).astype(np.float32)
-        for t in reader.tensors
-    }
-    return tensors, {t.name: t.tensor_type.name for t in reader.tensors}
 
 
 def rotary_permute(w: np.ndarray, n_head: int) -> np.ndarray:
@@ -290,7 +251,11 @@ LLAMA_GGUF = {  # GGUF name → HF name; attn_q / attn_k are permuted for llama.
 
 @pytest.mark.parametrize(("quant", "atol"), [("f16", 2e-3), ("q8_0", 2e-2)])
 def test_export_gguf_matches_the_merged_weights(
-    llama_run: RunResult, tmp_path: Path, quant: str, atol: float
+    llama_run: RunResult,
+    tmp_path: Path,
+    quant: str,
+    atol: float,
+    gguf_tensors: Callable[..., tuple],
 ) -> None:
     from transformers import AutoModelForCausalLM
 
