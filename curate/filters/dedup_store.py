@@ -23,7 +23,7 @@ class RecordSpill:
 
     def __init__(self, max_in_memory: int = 100_000, chunk: int = 4096) -> None:
         self.max_in_memory = max(1, max_in_memory)
-        self.chunk = chunk
+        self.chunk = min(chunk, self.max_in_memory)  # the write buffer counts against the cap too
         self._mem: list[Record] = []
         self._file: IO[bytes] | None = None
         self.count = 0
