@@ -59,8 +59,8 @@ class QualityConfig:
     )
     min_instruction_words: int = option(
         3,
-        "Fewest words an instruction may have (in Chinese, Japanese, Thai … a few characters"
-        " count as one word).",
+        "Fewest words an instruction may have (Chinese, Japanese, Thai …: a few characters"
+        " make a word).",
         flag="--min-words",
     )
     max_instruction_words: int = option(

@@ -48,7 +48,7 @@ class ToxicityConfig:
     )
     checkpoint: str | None = option(
         None,
-        "Local detoxify checkpoint (.ckpt), for offline use; null: detoxify downloads it.",
+        "Local detoxify checkpoint (.ckpt), for offline use; without one detoxify downloads it.",
         flag="--toxicity-checkpoint",
     )
     huggingface_config_path: str | None = option(
