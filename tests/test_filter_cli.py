@@ -95,7 +95,8 @@ def test_show_config_lists_every_key_with_its_default() -> None:
     listed = yaml.safe_load(result.output)  # valid YAML: a starting point for --config
     assert listed == dataclasses.asdict(FilterConfig())
     assert (
-        "threshold: 0.7  # float; Near-duplicate Jaccard threshold.; --threshold" in result.output
+        "threshold: 0.7  # float; Jaccard similarity (0-1] of two records' shingle sets at or above"
+        " which they are near-duplicates.; --threshold" in result.output
     )
 
 

@@ -23,18 +23,36 @@ from curate.backends.base import (
     Completion,
     SamplingParams,
 )
+from curate.config import option
 
 
 @dataclass
 class OpenAIConfig:
-    concurrency: int = 8
-    timeout_s: float = 120.0
-    max_retries: int = 4  # retries after the first attempt
-    backoff_s: float = 0.5  # first wait; doubles each retry, with jitter
-    max_backoff_s: float = 16.0
-    api: str = "completions"  # or "chat": the prompt becomes one user message
-    structured_mode: str = "response_format"  # or "structured_outputs" (vLLM's extra_body field)
-    send_seed: bool = True  # per-request seeds; off for servers that reject them
+    concurrency: int = option(8, "Requests in flight at once.")
+    timeout_s: float = option(120.0, "Seconds one request may take before it is retried.")
+    max_retries: int = option(
+        4,
+        "Retries after the first attempt, on rate limits (429), server errors (5xx), timeouts"
+        " and dropped connections; other errors stop at once.",
+    )
+    backoff_s: float = option(
+        0.5, "Seconds before the first retry; the wait doubles each retry, with jitter."
+    )
+    max_backoff_s: float = option(
+        16.0, "Longest wait between retries in seconds (a server's Retry-After included)."
+    )
+    api: str = option(
+        "completions",
+        "completions (the prompt as is) or chat (the prompt becomes one user message).",
+    )
+    structured_mode: str = option(
+        "response_format",
+        "How --structured sends the JSON schema: response_format (OpenAI's) or"
+        " structured_outputs (vLLM's extra_body field).",
+    )
+    send_seed: bool = option(
+        True, "Send a seed with each request; false for servers that reject one."
+    )
 
 
 def check_options(opts: BackendOptions) -> None:

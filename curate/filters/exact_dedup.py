@@ -28,11 +28,22 @@ FIELD_SEP = "\x1f"  # fields stay apart: "a b" + "" never equals "a" + "b"
 
 @dataclass
 class ExactDedupConfig:
-    enabled: bool = True
+    enabled: bool = option(
+        True,
+        "Run this stage: drop a record whose text equals another's or an --against item's,"
+        " ignoring case, spacing and punctuation (reason exact-duplicate).",
+    )
+    # longest needs a second pass over the input
     keep: str = option(
-        "first", "Which duplicate survives: first or longest.", flag="--keep"
-    )  # longest needs a second pass over the input
-    max_in_memory: int = 100_000  # keep: longest only: records held in RAM, the rest spill to disk
+        "first",
+        "Which duplicate survives: first (in input order) or longest (most text).",
+        flag="--keep",
+    )
+    max_in_memory: int = option(
+        100_000,
+        "keep: longest only: records held in memory between the two passes; the rest spill to a"
+        " temp file.",
+    )
 
     def validate(self) -> None:
         if self.keep not in ("first", "longest"):

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from curate.config import option
 from curate.filters import language_detect as ld
 from curate.filters.language_batch import batch_langid
 from curate.filters.stage import Stage, StageContext
@@ -64,19 +65,48 @@ def asks_translation(instruction: str) -> bool:
 
 @dataclass
 class LanguageConfig:
-    enabled: bool = True
-    lang: str | None = None  # expected language (ISO 639-1); None: detect and store, never reject
-    max_chars: int = 300  # of cleaned text per field
-    min_letters: int = 15  # fewer letters: not classified
-    min_words: int = 4  # fewer ordinary (lowercase / uncased-script) words: not classified
-    confident: float = 0.97  # py3langid probability at which a mismatch needs no second opinion
-    verify: bool = True  # ask lingua when py3langid disagrees without being sure
-    verify_threshold: float = 0.8  # lingua confidence needed to reject
-    verify_candidates: list[str] = field(
-        default_factory=lambda: ["en", "es", "fr", "de", "it", "pt", "nl", "ru", "zh", "ja"]
+    enabled: bool = option(
+        True,
+        "Run this stage: drop a record whose instruction or output is not in lang"
+        " (reason lang-mismatch:<detected code>); the detected one goes to meta.lang_detected.",
     )
-    skip_translation: bool = True  # outputs of "Translate …" instructions are not checked
-    batch_size: int = 1024  # texts classified together (records are still yielded one by one)
+    lang: str | None = option(
+        None,
+        "Expected language (ISO 639-1, e.g. es); null: the run's lang (--lang or the input's"
+        " name); with none, detect and record only, never drop.",
+    )
+    max_chars: int = option(
+        300, "Characters of each field classified, after code, URLs and numbers are removed."
+    )
+    min_letters: int = option(
+        15, "A field with fewer letters is not classified (too little to tell)."
+    )
+    min_words: int = option(
+        4,
+        "A field with fewer ordinary words (lowercase, or in a script without case) is not"
+        " classified.",
+    )
+    confident: float = option(
+        0.97,
+        "py3langid probability (0-1) needed to drop a record on its word alone; below it, lingua"
+        " decides (verify).",
+    )
+    verify: bool = option(
+        True, "Ask lingua when py3langid disagrees with lang without being confident."
+    )
+    verify_threshold: float = option(
+        0.8, "lingua confidence (0-1) needed to drop a record it finds in another language."
+    )
+    verify_candidates: list[str] = option(
+        ["en", "es", "fr", "de", "it", "pt", "nl", "ru", "zh", "ja"],
+        "Languages lingua chooses among, besides lang and py3langid's guess (ISO 639-1).",
+    )
+    skip_translation: bool = option(
+        True, 'Leave the output of a "Translate …" instruction unchecked (it is meant to differ).'
+    )
+    batch_size: int = option(
+        1024, "Texts classified together in one batch (speed only; verdicts do not change)."
+    )
 
 
 class LanguageStage(Stage):

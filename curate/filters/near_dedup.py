@@ -40,27 +40,65 @@ __all__ = ["NearDedupConfig", "NearDedupIndex", "NearDedupStage"]
 
 @dataclass
 class NearDedupConfig:
-    enabled: bool = True
-    threshold: float = option(
-        0.7, "Near-duplicate Jaccard threshold.", flag="--threshold"
-    )  # Jaccard at or above which two records are near-duplicates
-    shingle: str = (
-        "auto"  # auto | word | char (auto: char n-grams for zh, ja, th, ko, my, km, lo …)
+    enabled: bool = option(
+        True,
+        "Run this stage: keep one record of each cluster of near-duplicates (MinHash + LSH,"
+        " candidates verified), drop the others (reason near-duplicate).",
     )
-    ngram: int = option(5, "Near-dedup shingle size.", flag="--ngram")  # words per shingle
-    char_ngram: int = 5  # characters per shingle
-    lang: str | None = None  # language of records that carry none (decides auto shingling)
-    num_perm: int = 128
-    seed: int = 1
-    lsh_threshold: float = 0.5  # LSH tuned for this (below threshold: candidates are verified)
-    bands: int = 0  # 0: bands and rows derived from lsh_threshold
-    rows: int = 0
-    verify: str = "exact"  # exact: Jaccard of the shingle sets | estimate: from signatures
-    prefilter_margin: float = 0.1  # exact verify only runs on pairs estimated >= threshold - margin
-    keep: str = option("first", "Which duplicate survives: first or longest.", flag="--keep")
-    max_bucket: int = 1000  # an LSH bucket larger than this is linked as chain + star
-    chunk_size: int = 2048
-    max_in_memory: int = 100_000  # records held in RAM between the passes; the rest spill to disk
+    threshold: float = option(
+        0.7,
+        "Jaccard similarity (0-1] of two records' shingle sets at or above which they are"
+        " near-duplicates.",
+        flag="--threshold",
+    )
+    shingle: str = option(
+        "auto",
+        "How a text is cut into shingles: word, char, or auto (char for languages written"
+        " without spaces: zh, ja, th, ko, my, km, lo …; word otherwise).",
+    )
+    ngram: int = option(5, "Words per near-dedup shingle (word shingles).", flag="--ngram")
+    char_ngram: int = option(5, "Characters per near-dedup shingle (char shingles).")
+    lang: str | None = option(
+        None, "Language of records that carry none, for shingle: auto; null: the run's lang."
+    )
+    num_perm: int = option(
+        128, "MinHash permutations per signature: more is more precise and slower."
+    )
+    seed: int = option(1, "Seed of the MinHash permutations.")
+    lsh_threshold: float = option(
+        0.5,
+        "Jaccard (0-1] the LSH bands are tuned for; below threshold so that pairs just above it"
+        " are not missed.",
+    )
+    bands: int = option(0, "LSH bands; 0: bands and rows derived from lsh_threshold.")
+    rows: int = option(
+        0, "Signature rows per band (bands × rows <= num_perm); 0: derived, set with bands."
+    )
+    verify: str = option(
+        "exact",
+        "How candidate pairs are confirmed: exact (Jaccard of the shingle sets) or estimate"
+        " (from the signatures, faster, approximate).",
+    )
+    prefilter_margin: float = option(
+        0.1,
+        "verify: exact computes the Jaccard only of pairs whose MinHash estimate is at least"
+        " threshold minus this.",
+    )
+    keep: str = option(
+        "first",
+        "Which duplicate survives: first (in input order) or longest (most text).",
+        flag="--keep",
+    )
+    max_bucket: int = option(
+        1000,
+        "An LSH bucket of more records is linked as a chain plus a star instead of every pair"
+        " (bounds the work on huge clusters).",
+    )
+    chunk_size: int = option(2048, "Records sketched together (one task per worker process).")
+    max_in_memory: int = option(
+        100_000,
+        "Records held in memory between the two passes; the rest spill to a temp file.",
+    )
 
     def validate(self) -> None:
         """Raise ValueError naming the option at fault."""

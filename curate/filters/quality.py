@@ -12,7 +12,7 @@ assistant turn as an output (echo against the user turn before it).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
@@ -39,46 +39,114 @@ NAME = "quality"
 
 @dataclass
 class QualityConfig:
-    enabled: bool = True
-    # empty or placeholder output ("", "N/A", "<nooutput>", "none", whitespace …) → "empty-output"
-    empty_output: bool = True
-    placeholders: list[str] = field(default_factory=lambda: list(PLACEHOLDERS))
-    # instruction word count outside [min, max] → "instruction-too-short" / "instruction-too-long"
-    instruction_length: bool = True
-    min_instruction_words: int = option(3, "Fewest instruction words.", flag="--min-words")
-    max_instruction_words: int = option(150, "Most instruction words.", flag="--max-words")
-    # a blacklisted word in the instruction → "blacklist:<word>"
-    blacklist: bool = True
-    blacklist_words: list[str] = field(default_factory=lambda: list(BLACKLIST))
-    # instruction not starting with a letter → "bad-start"
-    bad_start: bool = True
-    allow_inverted_start: bool = True  # "¿Qué …?", "¡Escribe …!"
-    allow_digit_start: bool = False  # self-instruct rejects "3 ways to …"
-    # refusal or AI disclaimer starting within the first `refusal_window` characters → "refusal"
-    refusal: bool = True
-    refusal_phrases: list[str] = field(default_factory=lambda: list(REFUSALS))
-    disclaimer_phrases: list[str] = field(
-        default_factory=lambda: list(DISCLAIMERS)
-    )  # skipped when the
-    # instruction is about AI ("Pretend to be an AI language model …")
-    refusal_window: int = 80
-    # output = instruction (+ at most `echo_max_extra_words`), or output = input → "echo"
-    echo: bool = True
-    echo_max_extra_words: int = 3
-    # repeated sentences / repeated word n-grams (Gopher) → "repetition"
-    repetition: bool = True
-    max_duplicate_sentences: float = 0.4
-    min_sentences: int = 4
-    repetition_ngram: int = 10
-    max_duplicate_ngram_chars: float = 0.5
-    repetition_min_words: int = 50
-    # long prose output ending on a lowercase word → "truncated"
-    truncated: bool = True
-    truncated_min_words: int = 20
-    truncated_min_last_line_words: int = 5
-    # meta["category"] needs a context but the input is empty → "missing-context"
-    missing_context: bool = True
-    context_categories: list[str] = field(default_factory=lambda: list(CONTEXT_CATEGORIES))
+    enabled: bool = option(
+        True, "Run this stage: the heuristic checks below, each with its own reason id."
+    )
+    empty_output: bool = option(
+        True,
+        "Drop an output that is empty, only punctuation or a placeholder such as N/A or"
+        " <nooutput> (reason empty-output).",
+    )
+    placeholders: list[str] = option(
+        list(PLACEHOLDERS),
+        "Outputs that count as empty: the whole output, in any case, surrounding punctuation"
+        " ignored.",
+    )
+    instruction_length: bool = option(
+        True,
+        "Drop an instruction with fewer than min_instruction_words or more than"
+        " max_instruction_words words (instruction-too-short / instruction-too-long).",
+    )
+    min_instruction_words: int = option(
+        3,
+        "Fewest words an instruction may have (Chinese, Japanese, Thai …: a few characters"
+        " make a word).",
+        flag="--min-words",
+    )
+    max_instruction_words: int = option(
+        150, "Most words an instruction may have.", flag="--max-words"
+    )
+    blacklist: bool = option(
+        True,
+        "Drop an instruction naming something a text model cannot handle, such as an image or a"
+        " video (reason blacklist:<word>).",
+    )
+    blacklist_words: list[str] = option(
+        list(BLACKLIST),
+        "Words and phrases of the blacklist check: whole words, any case, plural s included.",
+    )
+    bad_start: bool = option(
+        True, "Drop an instruction that does not start with a letter (reason bad-start)."
+    )
+    allow_inverted_start: bool = option(
+        True, 'bad_start accepts ¿ or ¡ before the first letter ("¿Qué …?", "¡Escribe …!").'
+    )
+    allow_digit_start: bool = option(
+        False, 'bad_start accepts a digit first ("3 ways to …"); Self-Instruct rejects those.'
+    )
+    refusal: bool = option(
+        True,
+        "Drop an output that opens with a refusal or an AI disclaimer, within its first"
+        " refusal_window characters (reason refusal).",
+    )
+    refusal_phrases: list[str] = option(
+        list(REFUSALS),
+        "Refusal phrases, lowercase with ' as the apostrophe; looked for whatever the instruction.",
+    )
+    disclaimer_phrases: list[str] = option(
+        list(DISCLAIMERS),
+        "AI-disclaimer phrases (lowercase); not looked for when the instruction is about AI"
+        ' ("Pretend to be an AI language model …").',
+    )
+    refusal_window: int = option(
+        80, "A refusal or disclaimer phrase must begin within this many characters of the output."
+    )
+    echo: bool = option(
+        True,
+        "Drop an output that repeats the instruction (plus at most echo_max_extra_words words) or"
+        " equals the input (reason echo).",
+    )
+    echo_max_extra_words: int = option(
+        3, "Words an output may add to the repeated instruction and still count as an echo."
+    )
+    repetition: bool = option(
+        True,
+        "Drop an output stuck in a loop: too many repeated sentences, or too many characters"
+        " inside repeated word n-grams as in Gopher (reason repetition).",
+    )
+    max_duplicate_sentences: float = option(
+        0.4, "Largest share (0-1) of an output's sentences that may repeat an earlier one."
+    )
+    min_sentences: int = option(
+        4, "The repeated-sentence test needs at least this many sentences (of 3 words or more)."
+    )
+    repetition_ngram: int = option(10, "Words per n-gram of the repeated n-gram test.")
+    max_duplicate_ngram_chars: float = option(
+        0.5, "Largest share (0-1) of an output's characters that may lie in repeated n-grams."
+    )
+    repetition_min_words: int = option(
+        50, "The repeated n-gram test needs an output of at least this many words."
+    )
+    truncated: bool = option(
+        True,
+        "Drop a long prose output whose last line stops mid-sentence, on a lowercase word"
+        " (reason truncated).",
+    )
+    truncated_min_words: int = option(
+        20, "Outputs of fewer words are never called truncated (labels, numbers, short answers)."
+    )
+    truncated_min_last_line_words: int = option(
+        5, "A last line of fewer words is never called truncated (sign-offs, names)."
+    )
+    missing_context: bool = option(
+        True,
+        "Drop a record whose category (Dolly's closed_qa …) is in context_categories but whose"
+        " input is empty (reason missing-context).",
+    )
+    context_categories: list[str] = option(
+        list(CONTEXT_CATEGORIES),
+        "Record categories whose instruction needs an input text to work on.",
+    )
 
 
 class _Compiled(NamedTuple):

@@ -12,7 +12,7 @@ rejected without a detoxify pass.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from curate.config import option
@@ -36,25 +36,51 @@ def _default_thresholds() -> dict[str, float]:
 
 @dataclass
 class ToxicityConfig:
-    enabled: bool = True
-    model: str = option("original", "original, unbiased or multilingual.", flag="--toxicity-model")
+    enabled: bool = option(
+        True,
+        "Run this stage: drop a record a toxicity model scores at or above a label's threshold"
+        " (reason toxic:<label>).",
+    )
+    model: str = option(
+        "original",
+        "Detoxify model: original, unbiased (both English) or multilingual.",
+        flag="--toxicity-model",
+    )
     checkpoint: str | None = option(
-        None, "Local detoxify checkpoint (.ckpt), for offline use.", flag="--toxicity-checkpoint"
-    )  # else detoxify downloads it
+        None,
+        "Local detoxify checkpoint (.ckpt), for offline use; without one detoxify downloads it.",
+        flag="--toxicity-checkpoint",
+    )
     huggingface_config_path: str | None = option(
         None,
         "Tokenizer/config directory for the checkpoint.",
         flag=("--toxicity-config", "--toxicity-config-dir"),
     )
-    device: str = "cpu"
-    torch_threads: int = 1  # on 2 cores one thread was 10-50x faster than two for small models
-    batch_size: int = 64
-    thresholds: dict[str, float] = field(default_factory=_default_thresholds)
-    default_threshold: float = 0.5  # labels not in `thresholds`
-    max_chars: int = 2000
-    prefilter: bool = False  # profanity check in front of detoxify
-    profanity_threshold: float = 0.85
-    connect_timeout: float = 3.0  # seconds for the "can detoxify be downloaded" test
+    device: str = option("cpu", "Torch device detoxify runs on: cpu, cuda, cuda:1 …")
+    # on 2 cores one thread was 10-50x faster than two for small models
+    torch_threads: int = option(1, "Torch CPU threads for detoxify.")
+    batch_size: int = option(64, "Texts scored together in one detoxify batch.")
+    thresholds: dict[str, float] = option(
+        _default_thresholds,
+        "Score (0-1) at or above which a detoxify label drops a record, per label.",
+    )
+    default_threshold: float = option(0.5, "Threshold of a label missing from thresholds.")
+    max_chars: int = option(2000, "Characters scored from the start of each record's text.")
+    prefilter: bool = option(
+        False,
+        "Score every text with alt-profanity-check first; only those below profanity_threshold"
+        " go to detoxify.",
+    )
+    profanity_threshold: float = option(
+        0.85,
+        "alt-profanity-check score (0-1) that drops a record as toxic:profanity (prefilter, or"
+        " the fallback when detoxify is unavailable).",
+    )
+    connect_timeout: float = option(
+        3.0,
+        "Seconds to wait when checking that detoxify's checkpoint can be downloaded; else"
+        " alt-profanity-check is used.",
+    )
 
 
 class ToxicityStage(Stage):

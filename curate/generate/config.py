@@ -8,62 +8,112 @@ key; flags override both, ``--set`` overrides flags. The resolved config is writ
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
 from curate.backends.registry import UnknownBackend, get_backend, with_backend_sections
-from curate.config import ConfigError, ConfigSpec, Origins, dump
+from curate.config import ConfigError, ConfigSpec, Origins, dump, option
 
 DEFAULT_FILTERS = ["exact-dedup", "quality", "toxicity"]
 
 
 @dataclass
 class SamplingConfig:
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_tokens: int = 512  # instruction lists and alpaca task lists
-    instance_max_tokens: int = 256  # one instance (self-instruct step 3)
-    classify_max_tokens: int = 4
-    n: int = 1  # samples per instruction-generation prompt
+    temperature: float = option(
+        1.0,
+        "Sampling temperature of the generation prompts; 0: greedy (classification always is).",
+    )
+    top_p: float = option(
+        1.0, "Nucleus sampling: the probability mass (0-1] tokens are drawn from."
+    )
+    max_tokens: int = option(
+        512, "Most tokens generated per instruction-generation prompt (or alpaca task list)."
+    )
+    instance_max_tokens: int = option(
+        256, "self-instruct: most tokens of one instance, the input and output of an instruction."
+    )
+    classify_max_tokens: int = option(
+        4, 'self-instruct: most tokens of the yes/no answer to "is it a classification task?".'
+    )
+    n: int = option(1, "Samples drawn per instruction-generation prompt.")
 
 
 @dataclass
 class NoveltyConfig:
     """MinHash near-duplicate check of each new instruction against the pool and the batch."""
 
-    enabled: bool = True
-    threshold: float = 0.7  # Jaccard at or above which an instruction is not novel
-    ngram: int = 2  # word n-gram shingles; instructions are short
-    num_perm: int = 128
+    enabled: bool = option(
+        True,
+        "Drop a new instruction too similar to one already in the pool or this batch"
+        " (reason near-duplicate, stage novelty).",
+    )
+    threshold: float = option(
+        0.7, "Jaccard similarity (0-1] at or above which an instruction is not novel."
+    )
+    ngram: int = option(2, "Words per shingle.")  # instructions are short
+    num_perm: int = option(128, "MinHash permutations per signature.")
 
 
 @dataclass
 @with_backend_sections  # + a section per backend row: engine (vllm), openai, transformers
 class GenerateConfig:
-    model: str = ""
-    backend: str = "vllm"  # a name in curate.backends.registry
-    base_url: str | None = None
-    adapter: str | None = None
-    seeds: str | None = None  # None: the project's data/seed_tasks.jsonl
-    template: Literal["self-instruct", "alpaca"] = "self-instruct"
-    target: int = 100  # kept records to reach
-    rounds: int = 20  # at most this many rounds
-    batch_size: int = 8  # instruction-generation prompts per round
-    seed: int = 0
-    structured: bool = False
-    seed_examples: int = 6  # k human seeds per instruction prompt
-    pool_examples: int = 2  # m machine instructions per instruction prompt
-    new_per_prompt: int = 8  # self-instruct: new instructions asked per prompt
-    alpaca_tasks: int = 20  # alpaca: tasks asked per prompt
-    instance_examples: int = 3  # demonstrations in classify / instance prompts
-    filter_config: str | None = (
-        None  # `curate filter` YAML for the stage settings; None: its default
+    model: str = option(
+        "", "Model directory or hub id (for openai: the served model name); required."
     )
-    filters: list[str] = field(default_factory=lambda: list(DEFAULT_FILTERS))
-    sampling: SamplingConfig = field(default_factory=SamplingConfig)
-    novelty: NoveltyConfig = field(default_factory=NoveltyConfig)
+    backend: str = option(
+        "vllm", "What runs the model: vllm, openai or transformers (any registered backend)."
+    )
+    base_url: str | None = option(
+        None, "The OpenAI-compatible server's URL (backend openai), e.g. http://127.0.0.1:8000/v1."
+    )
+    adapter: str | None = option(
+        None,
+        "LoRA adapter directory from `train run` (openai: the name the server serves it under);"
+        " null: none.",
+    )
+    seeds: str | None = option(
+        None,
+        "Seed tasks, in any format `curate convert` reads; null: the project's"
+        " data/seed_tasks.jsonl.",
+    )
+    template: Literal["self-instruct", "alpaca"] = option(
+        "self-instruct",
+        "self-instruct (new instructions, then a classify and an instance prompt for each) or"
+        " alpaca (whole tasks, alpaca_tasks per prompt).",
+    )
+    target: int = option(100, "Stop once this many records are kept.")
+    rounds: int = option(20, "Stop after at most this many rounds.")
+    batch_size: int = option(8, "Instruction-generation prompts per round.")
+    seed: int = option(
+        0, "Seed for choosing the examples each prompt shows and for model sampling."
+    )
+    structured: bool = option(
+        False, "Ask for JSON-schema-constrained output (backends vllm and openai)."
+    )
+    seed_examples: int = option(6, "Human seed tasks shown in each instruction-generation prompt.")
+    pool_examples: int = option(
+        2, "Machine-made instructions from the pool shown in each instruction-generation prompt."
+    )
+    new_per_prompt: int = option(8, "self-instruct: new instructions asked for per prompt.")
+    alpaca_tasks: int = option(20, "alpaca: tasks asked for per prompt.")
+    instance_examples: int = option(
+        3,
+        "self-instruct: seed tasks shown as demonstrations in each classify prompt (per class)"
+        " and each instance prompt.",
+    )
+    filter_config: str | None = option(
+        None,
+        "`curate filter` YAML whose stage settings the filters use; null: the shipped defaults.",
+    )
+    filters: list[str] = option(
+        list(DEFAULT_FILTERS),
+        "`curate filter` stages every new record passes, in order, against the records kept so"
+        " far (stages off in filter_config are skipped).",
+    )
+    sampling: SamplingConfig = option(SamplingConfig, "Sampling settings of the model calls.")
+    novelty: NoveltyConfig = option(NoveltyConfig, "Novelty check of each new instruction.")
 
     def identity(self) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (not target, rounds, transport)."""
