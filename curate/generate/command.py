@@ -15,31 +15,20 @@ from curate.config.cli import config_command
 from curate.generate import config as generate_config
 from curate.generate.config import GenerateConfig
 
-# dedicated flags (every other key: --config FILE or --set section.key=value)
+# flags whose help comes from the backend registry; the other flags are declared on their
+# fields in curate/generate/config.py (every key: --config FILE or --set section.key=value)
 FLAGS = (
-    Flag("--model", "model", "Model directory or hub id (served name for openai)."),
-    Flag("--seeds", "seeds", "Seed tasks in any readable format [default: data/seed_tasks.jsonl]."),
     Flag("--backend", "backend", f"{registry.choices_help()} [default: vllm]."),
-    Flag("--base-url", "base_url", "OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1."),
     Flag(
         "--adapter",
         "adapter",
         f"LoRA adapter dir ({', '.join(registry.names(adapter='name'))}: the served LoRA name).",
     ),
-    Flag("--target", "target", "Stop once this many records are kept."),
-    Flag("--rounds", "rounds", "Stop after this many rounds."),
-    Flag("--template", "template", "self-instruct or alpaca."),
-    Flag("--temperature", "sampling.temperature", "Sampling temperature."),
-    Flag("--top-p", "sampling.top_p", "Nucleus sampling mass."),
-    Flag("--max-tokens", "sampling.max_tokens", "Tokens per instruction list."),
-    Flag("--batch-size", "batch_size", "Instruction prompts per round."),
-    Flag("--filter-config", "filter_config", "`curate filter` YAML for the stage settings."),
     Flag(
         "--structured",
         "structured",
         f"JSON-schema-constrained instances ({', '.join(registry.names(structured=True))}).",
     ),
-    Flag("--seed", "seed", "Seed for prompt and model sampling."),
 )
 SPEC = dataclasses.replace(generate_config.SPEC, flags=FLAGS)
 

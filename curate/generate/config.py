@@ -24,12 +24,15 @@ class SamplingConfig:
     temperature: float = option(
         1.0,
         "Sampling temperature of the generation prompts; 0: greedy (classification always is).",
+        flag="--temperature",
     )
     top_p: float = option(
-        1.0, "Nucleus sampling: the probability mass (0-1] tokens are drawn from."
+        1.0, "Nucleus sampling: the probability mass (0-1] tokens are drawn from.", flag="--top-p"
     )
     max_tokens: int = option(
-        512, "Most tokens generated per instruction-generation prompt (or alpaca task list)."
+        512,
+        "Most tokens generated per instruction-generation prompt (or alpaca task list).",
+        flag="--max-tokens",
     )
     instance_max_tokens: int = option(
         256, "self-instruct: most tokens of one instance, the input and output of an instruction."
@@ -60,13 +63,17 @@ class NoveltyConfig:
 @with_backend_sections  # + a section per backend row: engine (vllm), openai, transformers
 class GenerateConfig:
     model: str = option(
-        "", "Model directory or hub id (for openai: the served model name); required."
+        "",
+        "Model directory or hub id (for openai: the served model name); required.",
+        flag="--model",
     )
     backend: str = option(
         "vllm", "What runs the model: vllm, openai or transformers (any registered backend)."
     )
     base_url: str | None = option(
-        None, "The OpenAI-compatible server's URL (backend openai), e.g. http://127.0.0.1:8000/v1."
+        None,
+        "The OpenAI-compatible server's URL (backend openai), e.g. http://127.0.0.1:8000/v1.",
+        flag="--base-url",
     )
     adapter: str | None = option(
         None,
@@ -77,17 +84,19 @@ class GenerateConfig:
         None,
         "Seed tasks, in any format `curate convert` reads; null: the project's"
         " data/seed_tasks.jsonl.",
+        flag="--seeds",
     )
     template: Literal["self-instruct", "alpaca"] = option(
         "self-instruct",
         "self-instruct (new instructions, then a classify and an instance prompt for each) or"
         " alpaca (whole tasks, alpaca_tasks per prompt).",
+        flag="--template",
     )
-    target: int = option(100, "Stop once this many records are kept.")
-    rounds: int = option(20, "Stop after at most this many rounds.")
-    batch_size: int = option(8, "Instruction-generation prompts per round.")
+    target: int = option(100, "Stop once this many records are kept.", flag="--target")
+    rounds: int = option(20, "Stop after at most this many rounds.", flag="--rounds")
+    batch_size: int = option(8, "Instruction-generation prompts per round.", flag="--batch-size")
     seed: int = option(
-        0, "Seed for choosing the examples each prompt shows and for model sampling."
+        0, "Seed for choosing the examples each prompt shows and for model sampling.", flag="--seed"
     )
     structured: bool = option(
         False, "Ask for JSON-schema-constrained output (backends vllm and openai)."
@@ -106,6 +115,7 @@ class GenerateConfig:
     filter_config: str | None = option(
         None,
         "`curate filter` YAML whose stage settings the filters use; null: the shipped defaults.",
+        flag="--filter-config",
     )
     filters: list[str] = option(
         list(DEFAULT_FILTERS),
