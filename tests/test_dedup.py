@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from curate.filters.dedup_text import normalize
 from curate.filters.exact_dedup import ExactDedupConfig, ExactDedupStage, text_digest
 from curate.filters.near_dedup import NearDedupConfig, NearDedupIndex, NearDedupStage
 from curate.io import read_records
 from curate.records import Record
+from curate.text import normalize
 
 
 @pytest.fixture(scope="module")
