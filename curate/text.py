@@ -36,27 +36,39 @@ _LANG_SEP = re.compile(r"[_\-]")
 # ---------------------------------------------------------------- normalising (dedup)
 
 
-class _PunctToSpace(dict):
-    """A ``str.translate`` table filled as characters are met: punctuation (category P*) → a
-    space, any other character → itself. One Unicode lookup per distinct character seen, where
-    building the table for all 1.1M code points up front took ~0.3 s per process."""
+class _SeparatorsToSpace(dict):
+    """A ``str.translate`` table filled as characters are met: punctuation (category P*) and
+    whitespace → a space, any other character → itself. One Unicode lookup per distinct
+    character seen, where building the table for all 1.1M code points up front took ~0.3 s per
+    process."""
 
     def __missing__(self, code: int) -> int | str:
-        value: int | str = " " if unicodedata.category(chr(code)).startswith("P") else code
+        char = chr(code)
+        to_space = char.isspace() or unicodedata.category(char).startswith("P")
+        value: int | str = " " if to_space else code
         self[code] = value
         return value
 
 
-_PUNCT_TO_SPACE = _PunctToSpace()
+_SEPARATORS_TO_SPACE = _SeparatorsToSpace()
+
+
+def fold(text: str) -> str:
+    """NFKC, casefold, every Unicode punctuation or whitespace character → a space.
+
+    The words are what ``str.split`` finds in it (``folded_words``); near dedup's byte buffer
+    takes a non-ASCII text in this form, where every byte >= 0x80 left is part of a word.
+    """
+    return unicodedata.normalize("NFKC", text).casefold().translate(_SEPARATORS_TO_SPACE)
 
 
 def folded_words(text: str) -> list[str]:
-    """NFKC, casefold, every Unicode punctuation character a separator, split at whitespace.
+    """``fold`` split at the spaces: case, width, ligature and punctuation blind words.
 
     Used by exact dedup (through ``normalize``) and near dedup (word shingles). ``"Hello,
     World!"`` and ``"hello world"`` give the same words; so do ``"ﬁne"`` and ``"FINE"``.
     """
-    return unicodedata.normalize("NFKC", text).casefold().translate(_PUNCT_TO_SPACE).split()
+    return fold(text).split()
 
 
 def normalize(text: str) -> str:

@@ -14,6 +14,7 @@ from curate.text import (
     apostrophe_words,
     char_shingles,
     chars,
+    fold,
     folded_words,
     lang_code,
     ngrams,
@@ -42,6 +43,7 @@ def test_folded_words_nfkc_casefold_and_unicode_punctuation() -> None:
     assert folded_words("नमस्ते, दुनिया।") == ["नमस्ते", "दुनिया"]  # vowel signs stay in words
     assert folded_words("a+b_c “q”") == ["a+b", "c", "q"]  # symbols stay, "_" (Pc) splits
     assert normalize("  Hello,\tWORLD!! ") == "hello world"
+    assert fold("A\u2028b,\u3000Ｃ") == "a b  c"  # one space per separator: fold keeps them
     assert chars("你好，世界。 Ab") == "你好世界ab"
 
 

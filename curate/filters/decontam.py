@@ -1,11 +1,11 @@
 """Decontamination: drop records that share a long word n-gram with an evaluation item.
 
-Words are ``curate.text.word_runs`` (the ``\\w+`` runs of the lowercased text). Every n-gram (default
-13 words, as GPT-3's contamination study) of every eval item's whole text (instruction, input,
-output) is hashed into one dict; a record sharing any of them is rejected ``contaminated`` with
-the eval file, the eval item's id and the n-gram. Rule for short eval items: an item with fewer
-than ``ngram`` words is indexed as one n-gram of its full length, so a record containing the
-whole item word for word still matches.
+Words are ``curate.text.word_runs`` (the ``\\w+`` runs of the lowercased text). Every n-gram
+(default 13 words, as GPT-3's contamination study) of every eval item's whole text (instruction,
+input, output) is hashed into one dict; a record sharing any of them is rejected
+``contaminated`` with the eval file, the eval item's id and the n-gram. Rule for short eval items:
+an item with fewer than ``ngram`` words is indexed as one n-gram of its full length, so a record
+containing the whole item word for word still matches.
 
 The index holds one int per distinct n-gram (Python's hash of the tuple of UTF-8 encoded words,
 64 bits). It is rebuilt in each process rather than pickled, because hashes differ between

@@ -4,8 +4,8 @@ The words themselves are ``curate.text.folded_words`` (NFKC, casefold, punctuati
 ``word_bytes`` gives the same words for a whole batch at once as one UTF-8 byte buffer, for the
 vectorised word hashing of near dedup: an ASCII text needs no NFKC and no Unicode tables (its
 case is folded by ``bytes.lower`` and its separators are found by ``WORD_BYTE``); any other text
-is replaced by its ``normalize`` form (its words joined by single spaces), so that every byte
->= 0x80 left is part of a word. tests/test_minhash.py checks the split equals ``folded_words``.
+is replaced by its ``fold`` form (punctuation and whitespace turned into spaces), so that every
+byte >= 0x80 left is part of a word. tests/test_minhash.py checks the split equals ``folded_words``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import unicodedata
 import numpy as np
 
 from curate.records import Record
-from curate.text import lang_code, normalize
+from curate.text import fold, lang_code
 
 # Languages written without spaces between words: near dedup shingles them by characters.
 NO_SPACE_LANGS = frozenset({"zh", "ja", "th", "ko", "my", "km", "lo", "bo", "dz", "yue", "wuu"})
@@ -25,7 +25,7 @@ def _ascii_word_bytes() -> np.ndarray:
     """256 flags: True for a byte that belongs to a word in a folded text.
 
     A separator is ASCII whitespace (as ``str.split`` sees it) or ASCII punctuation (category P*);
-    every byte >= 0x80 of a normalised text is part of a non-space, non-punctuation character.
+    every byte >= 0x80 of a folded text is part of a non-space, non-punctuation character.
     """
     flags = np.ones(256, dtype=bool)
     for c in range(0x80):
@@ -46,7 +46,7 @@ def word_bytes(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     sizes = list(map(len, texts))
     for k, text in enumerate(texts):
         if not text.isascii():  # NFKC + casefold + Unicode punctuation; sizes in UTF-8 bytes
-            parts[k] = normalize(text)
+            parts[k] = fold(text)
             sizes[k] = len(parts[k].encode("utf-8"))
     data = "\n".join(parts).encode("utf-8").lower()  # bytes.lower: ASCII letters only
     starts = np.zeros(len(texts), dtype=np.int64)
