@@ -4,7 +4,7 @@
 
 Every record of every file under ``--data`` is read through ``curate.io.read_records`` (seed tasks
 count once per instance). All methods see the same shingles: the record's words after
-``dedup_text.words`` (NFKC, casefold, punctuation folded), word 5-grams.
+``curate.text.folded_words`` (NFKC, casefold, punctuation folded), word 5-grams.
 
 Ground truth: every pair with exact Jaccard >= 0.7 on those shingle *strings* (not hashes),
 computed exactly as a sparse (records × shingles) product, so every pair sharing a shingle is
@@ -43,12 +43,12 @@ from datasketch import MinHash, MinHashLSH
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curate.filters.dedup_text import words  # noqa: E402
 from curate.filters.minhash import components  # noqa: E402
 from curate.filters.near_dedup import NearDedupConfig, NearDedupStage  # noqa: E402
 from curate.filters.stage import StageContext  # noqa: E402
 from curate.io import Reject, read_records  # noqa: E402
 from curate.records import Record  # noqa: E402
+from curate.text import folded_words  # noqa: E402
 
 THRESHOLD, NGRAM, NUM_PERM = 0.7, 5, 128
 
@@ -63,7 +63,7 @@ def load(data: Path) -> list[Record]:
 
 
 def shingles(rec: Record) -> list[str]:
-    ws = words(rec.text())
+    ws = folded_words(rec.text())
     if len(ws) < NGRAM:
         return [" ".join(ws)] if ws else []
     return list({" ".join(ws[k : k + NGRAM]) for k in range(len(ws) - NGRAM + 1)})

@@ -7,16 +7,12 @@ Multi-turn records render the whole conversation up to the last assistant turn a
 
 from __future__ import annotations
 
-from importlib.resources import files
 from typing import Any
 
 from curate.records import Record
+from curate.templates import render_template
 
 TEMPLATES = ("alpaca", "chatml", "tokenizer")
-
-
-def _prompt_file(name: str) -> str:
-    return files("prompts").joinpath("train", name).read_text(encoding="utf-8")
 
 
 def render_alpaca(rec: Record) -> tuple[str, str]:
@@ -24,9 +20,10 @@ def render_alpaca(rec: Record) -> tuple[str, str]:
     if rec.messages is not None:
         return render_chatml(rec)  # Alpaca's template has no place for several turns
     if rec.input:
-        prompt = _prompt_file("alpaca.txt").format(instruction=rec.instruction, input=rec.input)
+        values = {"instruction": rec.instruction, "input": rec.input}
+        prompt = render_template("train/alpaca.txt", values)
     else:
-        prompt = _prompt_file("alpaca_no_input.txt").format(instruction=rec.instruction)
+        prompt = render_template("train/alpaca_no_input.txt", {"instruction": rec.instruction})
     return prompt, rec.output
 
 

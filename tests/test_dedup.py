@@ -9,12 +9,12 @@ import pytest
 
 from curate.filters import exact_dedup, near_dedup
 from curate.filters.dedup_store import RecordSpill
-from curate.filters.dedup_text import normalize
 from curate.filters.exact_dedup import ExactDedupConfig, ExactDedupStage, text_digest
 from curate.filters.near_dedup import NearDedupConfig, NearDedupIndex, NearDedupStage
 from curate.filters.stage import StageContext
 from curate.io import read_records
 from curate.records import Record
+from curate.text import normalize
 
 
 @pytest.fixture(scope="module")

@@ -7,9 +7,10 @@ from pathlib import Path
 
 from curate.filters.language import LanguageConfig, LanguageStage
 from curate.filters.language_batch import batch_langid
-from curate.filters.language_detect import normalise_code, py3langid_model
+from curate.filters.language_detect import py3langid_model
 from curate.io import read_records
 from curate.records import Record
+from curate.text import lang_code
 
 
 def _records(path: Path) -> list[Record]:
@@ -35,7 +36,7 @@ def test_bactrian_spanish_passes_with_its_language(project_data: Path) -> None:
     path = project_data / "samples/bactrian-x/es.json"
     recs = _records(path)
     assert recs[0].lang == "es"
-    out = list(LanguageStage(LanguageConfig(lang=normalise_code(recs[0].lang)))(recs))
+    out = list(LanguageStage(LanguageConfig(lang=lang_code(recs[0].lang)))(recs))
     assert all(v.keep for _, v in out), [(r.id, v) for r, v in out if not v.keep]
     assert {r.meta["lang_detected"] for r, _ in out} == {"es"}
 
@@ -96,7 +97,7 @@ def test_batch_classifier_agrees_with_py3langid(shared_data: Path) -> None:
 
 
 def test_codes_normalised_and_stage_pickles() -> None:
-    assert [normalise_code(c) for c in ("pt_BR", "zh-Hans", "ES", "spa", None)] == [
+    assert [lang_code(c) for c in ("pt_BR", "zh-Hans", "ES", "spa", None)] == [
         "pt",
         "zh",
         "es",

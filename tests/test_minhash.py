@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import itertools
 import random
 
@@ -12,16 +13,15 @@ from datasketch.lsh import _optimal_param
 
 from curate.filters import minhash as mh
 from curate.filters.dedup_sketch import ShingleSpec, sketch_texts
-from curate.filters.dedup_text import WORD_BYTE, chars, word_bytes, words
+from curate.filters.dedup_text import WORD_BYTE, word_bytes
 from curate.io import read_records
+from curate.text import char_shingles, folded_words, word_shingles
 
 
-def _shingles(tokens: list[str], n: int, hasher) -> list[tuple[int, ...]]:
-    """Token-hash tuples of the n-grams, as datasketch will see them (pure Python)."""
-    th = [hasher(t) for t in tokens]
-    if len(th) < n:
-        return [tuple(th)] if th else []
-    return [tuple(th[k : k + n]) for k in range(len(th) - n + 1)]
+def _hashed(shingles: list[tuple[str, ...]], hasher) -> list[tuple[int, ...]]:
+    """Token-hash tuples of curate.text's shingles, as datasketch will see them (pure Python)."""
+    hasher = functools.cache(hasher)
+    return [tuple(map(hasher, s)) for s in shingles]
 
 
 def _datasketch(shingles: list[tuple[int, ...]], num_perm: int = 128, seed: int = 1) -> MinHash:
@@ -47,7 +47,7 @@ def test_word_signatures_equal_datasketch_hashvalues(project_data, toolformer_te
     texts += toolformer_texts[:150] + ["", "two words"]  # empty and shorter-than-n texts too
     sk = sketch_texts(texts, [False] * len(texts), ShingleSpec())
     for k, text in enumerate(texts):
-        shingles = _shingles(words(text), 5, mh.word_hash)
+        shingles = _hashed(word_shingles(text, 5), mh.word_hash)
         ref = _datasketch(shingles)
         assert np.array_equal(sk.sig[k], ref.hashvalues), k
         mine = sk.shingles[sk.offsets[k] : sk.offsets[k + 1]]
@@ -66,7 +66,7 @@ TRICKY = [
 
 
 def test_word_hashes_split_and_hash_like_the_reference(monkeypatch, shared_data) -> None:
-    """The byte-level word split equals ``words`` (NFKC, casefold, Unicode punctuation) and the
+    """The byte-level word split equals ``folded_words`` (NFKC, casefold, Unicode punctuation) and the
     vectorised hash equals ``word_hash``, on tricky text and on 3,000 real texts."""
     texts = TRICKY + [
         r.text()
@@ -80,7 +80,7 @@ def test_word_hashes_split_and_hash_like_the_reference(monkeypatch, shared_data)
     hashes, offsets = mh.word_hashes(data, starts, WORD_BYTE)
     reference: dict[str, int] = {}
     for k, text in enumerate(texts):
-        expect = [reference.setdefault(w, mh.word_hash(w)) for w in words(text)]
+        expect = [reference.setdefault(w, mh.word_hash(w)) for w in folded_words(text)]
         assert hashes[offsets[k] : offsets[k + 1]].tolist() == expect, k
 
 
@@ -92,7 +92,7 @@ def test_char_signatures_equal_datasketch_hashvalues() -> None:
     ]
     sk = sketch_texts(texts, [True] * len(texts), ShingleSpec(char_ngram=3, num_perm=64, seed=3))
     for k, text in enumerate(texts):
-        ref = _datasketch(_shingles(list(chars(text)), 3, mh.char_hash), num_perm=64, seed=3)
+        ref = _datasketch(_hashed(char_shingles(text, 3), mh.char_hash), num_perm=64, seed=3)
         assert np.array_equal(sk.sig[k], ref.hashvalues)
 
 
@@ -112,7 +112,7 @@ def test_lsh_candidates_equal_datasketch(toolformer_texts, threshold: float) -> 
     ours = set(zip(i.tolist(), j.tolist(), strict=True))
 
     lsh = MinHashLSH(num_perm=128, params=(bands, rows))
-    minhashes = [_datasketch(_shingles(words(t), 5, mh.word_hash)) for t in texts]
+    minhashes = [_datasketch(_hashed(word_shingles(t, 5), mh.word_hash)) for t in texts]
     with lsh.insertion_session() as session:
         for k, m in enumerate(minhashes):
             session.insert(k, m)

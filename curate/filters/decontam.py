@@ -1,11 +1,11 @@
 """Decontamination: drop records that share a long word n-gram with an evaluation item.
 
-Words are normalised (lowercase, punctuation dropped: ``\\w+`` runs). Every n-gram (default
-13 words, as GPT-3's contamination study) of every eval item's whole text (instruction, input,
-output) is hashed into one dict; a record sharing any of them is rejected ``contaminated`` with
-the eval file, the eval item's id and the n-gram. Rule for short eval items: an item with fewer
-than ``ngram`` words is indexed as one n-gram of its full length, so a record containing the
-whole item word for word still matches.
+Words are ``curate.text.word_runs`` (the ``\\w+`` runs of the lowercased text). Every n-gram
+(default 13 words, as GPT-3's contamination study) of every eval item's whole text (instruction,
+input, output) is hashed into one dict; a record sharing any of them is rejected
+``contaminated`` with the eval file, the eval item's id and the n-gram. Rule for short eval items:
+an item with fewer than ``ngram`` words is indexed as one n-gram of its full length, so a record
+containing the whole item word for word still matches.
 
 The index holds one int per distinct n-gram (Python's hash of the tuple of UTF-8 encoded words,
 64 bits). It is rebuilt in each process rather than pickled, because hashes differ between
@@ -14,9 +14,7 @@ processes.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,9 +24,9 @@ from curate.filters.verdict import KEEP, Verdict, drop
 from curate.io import InputError, read_records
 from curate.io.sources import container_of
 from curate.records import Record
+from curate.text import ngrams, word_runs
 
 NAME = "decontam"
-WORD = re.compile(r"\w+")
 
 
 @dataclass
@@ -54,26 +52,18 @@ class DecontamConfig:
     )
 
 
-def words_of(text: str) -> list[str]:
-    return WORD.findall(text.lower())
-
-
 # ASCII bytes of a word (\w in an ASCII text: letters, digits, underscore) kept, others → space
 _ASCII_WORD = bytes(c if chr(c).isalnum() or c == 0x5F else 0x20 for c in range(128)) + bytes(
     range(128, 256)
 )
 
 
-def word_bytes(text: str) -> list[bytes]:
-    """``words_of(text)`` UTF-8 encoded; an ASCII text is split with ``bytes.translate`` (3x faster)."""
+def word_run_bytes(text: str) -> list[bytes]:
+    """``word_runs(text)`` UTF-8 encoded; an ASCII text is split with ``bytes.translate`` (3x faster)."""
     low = text.lower()
     if low.isascii():
         return low.encode("ascii").translate(_ASCII_WORD).split()
-    return [w.encode("utf-8", "surrogatepass") for w in WORD.findall(low)]
-
-
-def grams(words: list[str], n: int) -> Iterator[tuple[str, ...]]:
-    return zip(*(words[i:] for i in range(n)), strict=False)
+    return [w.encode("utf-8", "surrogatepass") for w in word_runs(text)]
 
 
 class EvalIndex:
@@ -92,7 +82,7 @@ class EvalIndex:
                     self.add(path, item, min_short_words)
 
     def add(self, path: str, item: Record, min_short_words: int) -> None:
-        words = word_bytes(item.text())
+        words = word_run_bytes(item.text())
         if len(words) < min_short_words:
             return
         self.items[path] += 1
@@ -102,7 +92,7 @@ class EvalIndex:
             self.short_firsts.setdefault(len(words), set()).add(words[0])
             self.index.setdefault(hash(tuple(words)), (path, item.id))
             return
-        for g in grams(words, self.n):
+        for g in ngrams(words, self.n):
             self.index.setdefault(hash(g), (path, item.id))
 
     def match(self, text: str) -> tuple[str, str, str] | None:
@@ -112,7 +102,7 @@ class EvalIndex:
         (1 = in the vocabulary) and ``bytes.find`` of k ones locate them, so most records hash
         nothing at all.
         """
-        words = word_bytes(text)
+        words = word_run_bytes(text)
         known = bytes(map(self.vocab.__contains__, words))
         found = self._find(words, known, self.n, None)
         for k in sorted(self.short_lengths):

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from curate.filters import minhash as mh
-from curate.filters.dedup_text import WORD_BYTE, chars, uses_char_shingles, word_bytes
+from curate.filters.dedup_text import WORD_BYTE, uses_char_shingles, word_bytes
 from curate.records import Record
+from curate.text import chars
 
 SHINGLE_MODES = ("auto", "word", "char")
 

@@ -1,6 +1,6 @@
 """Exact dedup on normalised text: same words after case, space and punctuation folding.
 
-Each field (instruction, input, output; or every chat turn) is normalised (dedup_text.normalize:
+Each field (instruction, input, output; or every chat turn) is normalised (curate.text.normalize:
 NFKC, casefold, Unicode punctuation → space, whitespace collapsed) and the fields are hashed
 together to a 128-bit xxh3 digest: the stage holds one digest and one id per distinct text, never
 the texts. ``keep: first`` streams; ``keep: longest`` holds the records in a RecordSpill for a
@@ -18,10 +18,11 @@ import xxhash
 
 from curate.config import option
 from curate.filters.dedup_store import RecordSpill
-from curate.filters.dedup_text import normalize, record_fields
+from curate.filters.dedup_text import record_fields
 from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.records import Record
+from curate.text import normalize
 
 FIELD_SEP = "\x1f"  # fields stay apart: "a b" + "" never equals "a" + "b"
 

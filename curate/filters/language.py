@@ -20,6 +20,7 @@ from curate.filters.language_batch import batch_langid
 from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.records import Record
+from curate.text import lang_code
 
 NAME = "language"
 
@@ -115,7 +116,7 @@ class LanguageStage(Stage):
     def __init__(self, cfg: LanguageConfig, ctx: StageContext | None = None):
         super().__init__(cfg, ctx)
         self.batch_size = cfg.batch_size  # texts classified together in one numpy batch
-        self.expected = ld.normalise_code(cfg.lang)
+        self.expected = lang_code(cfg.lang)
         self.langs: Counter[str] = Counter()
         self.detectors: Counter[str] = Counter()
         self.texts = 0
@@ -154,7 +155,7 @@ class LanguageStage(Stage):
         """Detections for cleaned texts: one numpy batch through py3langid, lingua on doubt."""
         start = time.perf_counter()
         firsts = [
-            ld.Detection(ld.normalise_code(lang) or "und", conf, "py3langid")
+            ld.Detection(lang_code(lang) or "und", conf, "py3langid")
             for lang, conf in batch_langid().classify(texts)
         ]
         found = [self._decide(text, first) for text, first in zip(texts, firsts, strict=True)]

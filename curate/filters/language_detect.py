@@ -19,7 +19,6 @@ URL_OR_MAIL = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+\.\S+")
 NOISE_TOKEN = re.compile(r"(?<!\S)\S*?[0-9_=<>{}\[\]()\\/|#@$%^*+~]\S*")
 NOISE_CHARS = frozenset("0123456789_=<>{}[]()\\/|#@$%^*+~")  # NOISE_TOKEN's class
 NOISE_CHAR = re.compile(r"[0-9_=<>{}\[\]()\\/|#@$%^*+~]")
-SPACES = re.compile(r"\s+")
 LETTER_RUN = re.compile(r"[^\W\d_]{2,}")
 NO_DETECTION = ("und", "zxx")
 
@@ -81,26 +80,6 @@ def enough_prose(text: str, min_letters: int, min_words: int) -> bool:
     return False
 
 
-def normalise_code(code: str | None) -> str | None:
-    """``pt_BR`` → ``pt``, ``zh-Hans`` → ``zh``, ``spa`` → ``es``; None stays None."""
-    if not code:
-        return None
-    base = re.split(r"[_\-]", code.strip())[0].lower()
-    if len(base) == 3:
-        return _iso3_to_iso1().get(base, base)
-    return base
-
-
-@lru_cache(maxsize=1)
-def _iso3_to_iso1() -> dict[str, str]:
-    from lingua import Language
-
-    return {
-        lang.iso_code_639_3.name.lower(): lang.iso_code_639_1.name.lower()
-        for lang in Language.all()
-    }
-
-
 @lru_cache(maxsize=1)
 def py3langid_model() -> Any:
     """The bundled py3langid model with normalised probabilities (loaded once per process)."""
@@ -123,11 +102,6 @@ def lingua_detector(codes: frozenset[str]) -> Any:
 
     langs = [lingua_languages()[c] for c in sorted(codes)]
     return LanguageDetectorBuilder.from_languages(*langs).build()
-
-
-def py3langid_detect(text: str) -> Detection:
-    lang, conf = py3langid_model().classify(text)
-    return Detection(normalise_code(lang) or "und", float(conf), "py3langid")
 
 
 def lingua_detect(text: str, candidates: set[str]) -> Detection | None:

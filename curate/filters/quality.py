@@ -257,13 +257,6 @@ def _refusals(c: _Compiled, prompt: str) -> tuple[str, ...]:
     return c.refusals if ABOUT_AI.search(prompt) else c.refusals + c.disclaimers
 
 
-def check_output(
-    output: str, prompt: str, input: str, cfg: QualityConfig, turn: int | None = None
-) -> Verdict:
-    """Output checks on one reply: empty, refusal, echo, repetition, truncation."""
-    return _check_output(output, prompt, input, cfg, _compiled(cfg), turn)
-
-
 def _output_evidence(
     output: str, prompt: str, input: str, cfg: QualityConfig, c: _Compiled
 ) -> tuple[str, qc.Evidence]:

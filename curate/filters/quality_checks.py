@@ -20,17 +20,10 @@ from curate.filters.quality_patterns import (
     SPACELESS_SCRIPTS,
     SPACES,
     TERMINAL,
-    WORD,
-    WORD_RUN,
 )
+from curate.text import WORD_RUN, apostrophe_words, ngrams, word_runs
 
 Evidence = dict[str, Any] | None
-
-
-def normalise(text: str) -> str:
-    """Lowercase, punctuation dropped, whitespace collapsed (= the ``\\w+`` runs of the lowercased
-    text joined by one space: what is left between punctuation and whitespace)."""
-    return " ".join(WORD_RUN.findall(text.lower()))
 
 
 def word_count(text: str) -> int:
@@ -90,11 +83,11 @@ def echo(output: str, instruction: str, input: str, max_extra_words: int) -> Evi
     low = output.lower()
     if WORD_RUN.search(low) is None:  # nothing left after normalising
         return None
-    inst_words = WORD_RUN.findall(instruction.lower())
+    inst_words = word_runs(instruction)
     # every word of the normalised instruction is a substring of the lowercased output, or the
     # normalised instruction cannot be inside the normalised output: one cheap test, usually False
     if inst_words and max(inst_words, key=len) in low:
-        out_words = WORD_RUN.findall(low)
+        out_words = word_runs(output)
         extra = len(out_words) - len(inst_words)
         if extra <= max_extra_words and " ".join(inst_words) in " ".join(out_words):
             return {"field": "instruction"}
@@ -103,17 +96,13 @@ def echo(output: str, instruction: str, input: str, max_extra_words: int) -> Evi
     return None
 
 
-def duplicate_sentence_fraction(output: str, min_sentence_words: int = 3) -> tuple[float, int]:
-    """(share of sentences that repeat an earlier one, number of sentences counted)."""
-    return _duplicate_pieces(SENTENCE_SPLIT.split(output), min_sentence_words)
-
-
 def _duplicate_pieces(pieces: list[str], min_sentence_words: int) -> tuple[float, int]:
+    """(share of sentences that repeat an earlier one, number of sentences counted)."""
     sentences = []
     for piece in pieces:
-        words = WORD_RUN.findall(piece.lower())
+        words = word_runs(piece)
         if len(words) >= min_sentence_words:
-            sentences.append(" ".join(words))  # = normalise(piece)
+            sentences.append(" ".join(words))
     if not sentences:
         return 0.0, 0
     return 1 - len(set(sentences)) / len(sentences), len(sentences)
@@ -123,13 +112,12 @@ def duplicate_ngram_fraction(words: list[str], n: int) -> float:
     """Gopher's measure: share of characters inside word n-grams that occurred before."""
     if len(words) < 2 * n:
         return 0.0
-    grams = list(zip(*(words[i:] for i in range(n)), strict=False))
+    grams = list(ngrams(words, n))
     if len(set(grams)) == len(grams):
         return 0.0  # no n-gram occurs twice
     seen: set[tuple[str, ...]] = set()
     covered = [False] * len(words)
-    for i in range(len(words) - n + 1):
-        gram = tuple(words[i : i + n])
+    for i, gram in enumerate(grams):
         if gram in seen:
             covered[i : i + n] = [True] * n
         else:
@@ -152,7 +140,7 @@ def repetition(
     frac, count = _duplicate_pieces(pieces, 3) if len(pieces) >= min_sentences else (0.0, 0)
     if count >= min_sentences and frac > max_sentence_dup:
         return {"duplicate_sentences": round(frac, 3), "sentences": count}
-    words = WORD.findall(output.lower())
+    words = apostrophe_words(output)
     if len(words) >= min_words:
         dup = duplicate_ngram_fraction(words, ngram)
         if dup > max_ngram_dup:

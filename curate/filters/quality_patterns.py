@@ -183,8 +183,6 @@ SPACELESS_SCRIPTS = (
 
 SPACELESS_ANY = re.compile("|".join(p.pattern for p, _ in SPACELESS_SCRIPTS))
 SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？])\s+|\n+")
-WORD = re.compile(r"\w+(?:['’]\w+)*")
-WORD_RUN = re.compile(r"\w+")
 SPACES = re.compile(r"\s+")
 # The last line of an output that is a list item, a heading, a table row or a quoted line.
 LIST_ITEM = re.compile(r"^\s*(?:[-*•+>|#]|\d+[.)]|[a-zA-Z][.)]\s)")

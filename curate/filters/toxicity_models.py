@@ -12,18 +12,12 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from curate.io import InputError
 
 DETOXIFY_MODELS = ("original", "unbiased", "multilingual")
 DETOXIFY_HOST = ("github.com", 443)
-
-
-class Scorer(Protocol):
-    name: str
-
-    def score(self, texts: list[str]) -> list[dict[str, float]]: ...
 
 
 class ProfanityScorer:

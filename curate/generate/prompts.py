@@ -1,22 +1,18 @@
 """Every generation prompt is a file in ``prompts/``, rendered by :func:`render_prompt`.
 
-A template names its variables as ``{name}``; any other brace (JSON in a prompt) is left as it is.
-The file's final newline is not part of the prompt (editors add one): a prompt ends where its last
-line ends, so the model continues that line. Rendering checks that every variable the template
-names is given and that nothing else is, so a template and its caller cannot drift apart.
+Files are loaded and checked by ``curate.templates`` (``{name}`` variables, each given exactly
+once). The file's final newline is not part of a generation prompt (editors add one): a prompt
+ends where its last line ends, so the model continues that line.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from functools import cache
-from importlib.resources import files
 
 from curate.records import Record
+from curate.templates import render_template, template_text
 
-_VAR = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 NOINPUT = "<noinput>"
 
 # Which files each --template uses, by the step that renders them.
@@ -41,33 +37,14 @@ TEMPLATES: dict[str, dict[str, str]] = {
 }
 
 
-@cache
-def prompt_text(name: str) -> str:
-    """The template ``prompts/<name>`` without its final newline."""
-    path = files("prompts").joinpath(*name.split("/"))
-    text = path.read_text(encoding="utf-8")
-    return text[:-1] if text.endswith("\n") else text
-
-
-def prompt_vars(name: str) -> set[str]:
-    return set(_VAR.findall(prompt_text(name)))
-
-
 def render_prompt(name: str, **values: object) -> str:
-    """``prompts/<name>`` with each ``{var}`` replaced by ``str(values[var])``."""
-    wanted = prompt_vars(name)
-    missing, extra = wanted - values.keys(), values.keys() - wanted
-    if missing or extra:
-        raise KeyError(
-            f"prompts/{name}: missing {sorted(missing)}, unexpected {sorted(extra)}"
-            if missing
-            else f"prompts/{name}: unexpected {sorted(extra)}"
-        )
-    return _VAR.sub(lambda m: str(values[m.group(1)]), prompt_text(name))
+    """``prompts/<name>`` without its final newline, each ``{var}`` replaced by ``str(values[var])``."""
+    return render_template(name, values, final_newline=False)
 
 
 def prompt_sha256(name: str) -> str:
-    return hashlib.sha256(prompt_text(name).encode("utf-8")).hexdigest()
+    """sha256 of the prompt as rendered: the file without its final newline."""
+    return hashlib.sha256(template_text(name, final_newline=False).encode("utf-8")).hexdigest()
 
 
 def template_hashes(template: str) -> dict[str, str]:
