@@ -12,16 +12,13 @@ candidates are verified (exact Jaccard by default) before a match is reported.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from curate.filters import minhash as mh
 from curate.filters.dedup_sketch import Sketch, sketch_records
+from curate.filters.near_dedup_config import NearDedupConfig
 from curate.records import Record
-
-if TYPE_CHECKING:
-    from curate.filters.near_dedup import NearDedupConfig
 
 
 class NearDedupIndex:
