@@ -62,7 +62,7 @@ def test_every_stage_format_and_backend_comes_from_its_registry() -> None:
     from curate.filters.registry import STAGES
     from curate.io.registry import FORMATS
 
-    assert DEFAULT_ORDER == list(STAGES)
+    assert list(STAGES) == DEFAULT_ORDER
     sections = {f for f in FilterConfig.__dataclass_fields__}
     assert {spec.section for spec in STAGES.values()} <= sections
     assert {"alpaca", "dolly", "seed", "sharegpt", "chatml", "record"} <= set(FORMATS)
