@@ -98,6 +98,36 @@ def test_reloaded_adapter_gives_the_same_logits(llama_run: RunResult) -> None:
         )
 
 
+def test_4bit_base_stays_as_loaded_through_eval_and_saving(tiny_llama: Path) -> None:
+    """bitsandbytes 0.49+ repacks 4-bit weights in place on CPUs with AVX512-BF16 at the first
+    eval-mode forward (bf16 kernel, no autograd) and back, re-quantized, on state_dict(); load_base
+    turns that off (train/model.py keep_4bit_layout), so evaluating and saving change nothing."""
+    from train.model import load_base
+
+    model = load_base(str(tiny_llama), "4bit", torch.float32)
+    ids = torch.tensor([[1, 40, 41, 42, 43, 44, 45, 46]])
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+
+    def train_step() -> tuple[torch.Tensor, torch.Tensor]:
+        model.train()
+        embeds = model.get_input_embeddings()(ids).detach().requires_grad_(True)
+        logits = model(inputs_embeds=embeds).logits
+        logits.square().sum().backward()
+        return logits.detach(), embeds.grad
+
+    logits, grad = train_step()
+    model.eval()
+    with torch.no_grad():
+        eval_logits = model(input_ids=ids).logits
+    logits_after, grad_after = train_step()
+    after = model.state_dict()
+    assert torch.allclose(eval_logits, logits, atol=1e-6, rtol=0)  # not a bf16 kernel
+    assert torch.allclose(grad_after, grad, atol=1e-6, rtol=0)  # gradients through the base
+    assert torch.equal(logits_after, logits)
+    assert before.keys() == after.keys()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+
+
 def test_merge_matches_base_plus_adapter(llama_run: RunResult, tmp_path: Path) -> None:
     from transformers import AutoModelForCausalLM
 

@@ -72,7 +72,30 @@ def load_base(path: str, quantization: str, dtype: torch.dtype, attn: str = "sdp
     log.info("attention: %s", "segment_sdpa (Falcon modules)" if falcon else attn)
     if quantization == "4bit":
         quantize_missed_linears(model, quant)
+        keep_4bit_layout(model)
     return model
+
+
+def keep_4bit_layout(model: nn.Module) -> int:
+    """Stop bitsandbytes from repacking 4-bit weights in place on CPU; returns how many layers.
+
+    bitsandbytes 0.49+ on a CPU with AVX512-BF16 converts a ``Linear4bit`` to a CPU-only layout on its
+    first eval-mode forward without grad (``_convert_weight_packed_for_cpu``): the double-quantized
+    absmax is dequantized and rounded to bf16, and matmuls go to a bf16 kernel (``gemv_4bit``) that
+    has no autograd. ``state_dict()`` (every save, checkpoint and ``verify_saved``) converts back by
+    quantizing the absmax again. So after the Trainer's first evaluation (measured, bnb 0.50.2):
+    the in-memory base drifts from the one a reload gives (dequantized weights up to 2.4e-4 apart on
+    the test's tiny Llama: a reloaded adapter's logits were 0.085 off), eval runs in bf16 (a layer's
+    output 7.6e-3 off the fp32 one), and training steps between an evaluation and the next save get no
+    input gradient through the quantized layers (torch only warns). Turned off, every forward
+    dequantizes the weights as loaded, in the compute dtype, with autograd.
+    """
+    import bitsandbytes as bnb
+
+    layers = [m for m in model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    for m in layers:
+        m.support_avx512bf16_for_cpu = False
+    return len(layers)
 
 
 def linear_layers(model: nn.Module) -> dict[str, nn.Module]:
