@@ -131,25 +131,27 @@ def run_large_case(name: str) -> dict[str, dict]:
 def drive_generate(out: Path) -> None:
     """3 self-instruct rounds (seed 0, target 1000, rest: the shipped generate.yaml, so filters
     exact-dedup, quality, toxicity: the offline profanity fallback) answered by
-    tests/generate_fakes.py:respond. The one place to adapt after the refactor; it depends on
-    curate.generate.config.load_config/check_config, curate.generate.loop.run_generate(cfg,
-    out, make_backend) and curate.backends.fake.ScriptedBackend (answers as Completion(text,
-    "stop", prompt words, answer words); its ``name`` "fake" is written into every record's
-    meta.generation.backend). Not the CLI: the scripted backend is reachable from it only
-    through the CURATE_GENERATE_TEST_RESPONDER hook, which is going away.
+    tests/generate_fakes.py:respond, through the real CLI: the scripted backend is registered
+    as ``--backend fake`` (its ``name`` "fake" is written into every record's
+    meta.generation.backend), then `curate generate` runs in-process.
     """
     if str(ROOT / "tests") not in sys.path:
         sys.path.insert(0, str(ROOT / "tests"))
-    from generate_fakes import respond
+    from generate_fakes import fake_spec
+    from typer.testing import CliRunner
 
-    from curate.backends.fake import ScriptedBackend
-    from curate.generate.config import check_config, load_config
-    from curate.generate.loop import run_generate
+    from curate.backends.registry import register_backend, unregister_backend
+    from curate.cli import app
 
-    cfg = load_config(None)
-    cfg.model, cfg.rounds, cfg.target, cfg.seed = "scripted", 3, 1000, 0
-    check_config(cfg, "golden")
-    run_generate(cfg, out, lambda c: ScriptedBackend(respond, model=c.model))
+    spec = register_backend(fake_spec(), replace=True)
+    try:
+        args = ["generate", "--out", str(out), "--model", "scripted", "--backend", spec.name]
+        args += ["--rounds", "3", "--target", "1000", "--seed", "0"]
+        result = CliRunner().invoke(app, args)
+        if result.exit_code != 0:
+            raise RuntimeError(f"curate generate failed: {result.output}") from result.exception
+    finally:
+        unregister_backend(spec.name)
 
 
 def run_generate_case(name: str) -> dict[str, dict]:
