@@ -27,7 +27,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from curate.filters.pii import PiiConfig, PiiStage, fields  # noqa: E402
+from curate.filters.pii import PiiConfig, PiiStage, record_texts  # noqa: E402
 from curate.filters.pii_detect import KINDS, detect  # noqa: E402
 from curate.filters.quality import QualityConfig, QualityStage  # noqa: E402
 from curate.io import read_records  # noqa: E402
@@ -52,7 +52,7 @@ def scan(name: str, recs: list[Record], samples: dict, n: int, context: int) -> 
     cfg, hits, flagged = PiiConfig(), Counter(), 0
     for rec in recs:
         found = False
-        for field, text in fields(rec):
+        for field, text in record_texts(rec):
             for h in detect(text, cfg) if text else []:
                 found = True
                 hits[h.kind] += 1

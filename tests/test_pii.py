@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from curate.cli import app
 from curate.filters.config import FilterConfig
-from curate.filters.pii import PiiConfig, PiiStage, fields, mask
+from curate.filters.pii import PiiConfig, PiiStage, mask, record_texts
 from curate.filters.pii_detect import KINDS, card_number, detect, luhn
 from curate.io import read_records
 from curate.records import Record
@@ -203,7 +203,9 @@ def test_the_shared_data_lights_up_only_where_it_holds_addresses(shared_data: Pa
     ):
         for rec in read_records(str(shared_data / name)):
             assert isinstance(rec, Record)
-            found = [(h.kind, t[h.start : h.end]) for _, t in fields(rec) for h in detect(t, ON)]
+            found = [
+                (h.kind, t[h.start : h.end]) for _, t in record_texts(rec) for h in detect(t, ON)
+            ]
             if found:
                 hits[rec.id] = found
     assert sorted(hits) == [
@@ -335,3 +337,19 @@ def test_redact_mode_is_the_same_with_workers(with_pii: list[Path], tmp_path: Pa
     assert (tmp_path / "w1" / "kept.jsonl").read_bytes() == (
         tmp_path / "w2" / "kept.jsonl"
     ).read_bytes()
+
+
+def test_hostile_text_is_scanned_in_linear_time() -> None:
+    import time
+
+    hostile = [
+        "-----BEGIN RSA PRIVATE KEY-----" * 3000,  # headers without footers
+        "x@" + "a." * 20000 + "1",  # an address that never ends
+        ":" * 50000 + "1",
+        "1 " * 50000,
+        "mail jane.doe@gmail.com, key aZ9kQ2mX7pL4vR8tW1nB6cY3hJ5gF0dS; " * 3000,  # 6,000 hits
+    ]
+    for text in hostile:
+        start = time.perf_counter()
+        detect(text, ON)
+        assert time.perf_counter() - start < 2.0, text[:40]

@@ -104,7 +104,7 @@ def mask(s: str) -> str:
     return s[:2] + "*" * (len(s) - 4) + s[-2:] if len(s) > 4 else "*" * len(s)
 
 
-def fields(rec: Record) -> list[tuple[str, str]]:
+def record_texts(rec: Record) -> list[tuple[str, str]]:
     """(field name, text) of what is looked at: a conversation's turns rather than its
     instruction and output, which are views of them."""
     if rec.messages is None:
@@ -125,7 +125,7 @@ class PiiStage(Stage):
         return [judge(rec) for rec in batch]
 
     def _reject(self, rec: Record) -> Verdict:
-        for name, text in fields(rec):
+        for name, text in record_texts(rec):
             hits = detect(text, self.cfg) if text else []
             if hits:
                 kind, start, end = hits[0]
@@ -136,15 +136,15 @@ class PiiStage(Stage):
     def _redact(self, rec: Record) -> Verdict:
         """Every hit replaced in the record itself; meta.redacted lists them (original spans)."""
         found: list[dict[str, Any]] = []
-        for name, text in fields(rec):
+        for name, text in record_texts(rec):
             hits = detect(text, self.cfg) if text else []
             if not hits:
                 continue
             found += [{"field": name, "kind": h.kind, "start": h.start, "end": h.end} for h in hits]
-            if name.startswith("messages["):
-                i = int(name[len("messages[") : -1])
-                turn = {**rec.messages[i], "content": redact(text, hits)}  # type: ignore[index]
-                rec.messages = [*rec.messages[:i], turn, *rec.messages[i + 1 :]]  # type: ignore[index]
+            if name.startswith("messages[") and rec.messages is not None:
+                i, turns = int(name[len("messages[") : -1]), rec.messages
+                turn = {**turns[i], "content": redact(text, hits)}  # a new dict: the reader's
+                rec.messages = [*turns[:i], turn, *turns[i + 1 :]]  # stays as it was read
             else:
                 setattr(rec, name, redact(text, hits))
         if found:

@@ -39,11 +39,13 @@ _GITHUB = re.compile(
     r"(?![A-Za-z0-9_])"
 )
 _SLACK = re.compile(r"(?<![\w-])xox[abposr]-[A-Za-z0-9-]{10,}(?![\w-])")
+_PEM_MAX = 16384  # characters a PEM block may span (an 8192-bit RSA key is ≈ 6,500)
 _PEM = re.compile(r"-----BEGIN ((?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?)-----")
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+/_=-])[A-Za-z0-9+/_-]{32,}={0,2}(?![A-Za-z0-9+/_=-])")
 _WORD = re.compile(r"[A-Z]?[a-z]{3,}")
 _SEPARATORS = re.compile(r"[-_/+]")
 _AWS_GATES = ("AKIA", "ASIA", "ABIA", "ACCA", "A3T")
+_GITHUB_GATES = ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")
 _DIGIT = re.compile(r"\d")
 
 
@@ -61,7 +63,7 @@ def keyed_secrets(text: str, kinds: list[str]) -> list[Hit]:
     if "openai_key" in kinds and "sk-" in text:
         found = _OPENAI.finditer(text)
         out += [Hit("openai_key", *m.span()) for m in found if all(_classes(m.group(1)))]
-    if "github_token" in kinds and ("gh" in text or "github_pat_" in text):
+    if "github_token" in kinds and any(g in text for g in _GITHUB_GATES):
         out += [Hit("github_token", *m.span()) for m in _GITHUB.finditer(text)]
     if "slack_token" in kinds and "xox" in text:
         found = _SLACK.finditer(text)
@@ -69,7 +71,7 @@ def keyed_secrets(text: str, kinds: list[str]) -> list[Hit]:
     if "private_key" in kinds and "PRIVATE KEY" in text:
         for m in _PEM.finditer(text):
             footer = f"-----END {m.group(1)}-----"
-            at = text.find(footer, m.end())
+            at = text.find(footer, m.end(), m.end() + _PEM_MAX)
             out.append(Hit("private_key", m.start(), at + len(footer) if at >= 0 else m.end()))
     return out
 
