@@ -83,6 +83,9 @@ def _stages(stats: dict[str, Any]) -> list[str]:
         lines.append(
             f"| {name} | {m['records_in']:,} | {m['kept']:,} | {m['rejected']:,} | {secs} | {rate} |"
         )
+    for name, m in stats["stages"].items():
+        if m.get("tally"):  # what a stage counted besides its verdicts (pii: redactions)
+            lines += ["", f"{name}: " + ", ".join(f"{k} {n:,}" for k, n in m["tally"].items())]
     parse = stats["rejected_by_stage"].get("parse", 0)
     if parse:
         lines += [

@@ -101,6 +101,13 @@ def check_config(cfg: FilterConfig, where: str) -> None:
     dupes = sorted({s for s in cfg.order if cfg.order.count(s) > 1})
     if dupes:
         raise ConfigError(f"{where}: order: stage {dupes[0]!r} listed twice")
+    for name, spec in REGISTRY.items():  # an opt-in stage switched on must also be in the order
+        opt_in = not getattr(spec.config(), "enabled", True)
+        if opt_in and cfg.stage_config(name).enabled and name not in cfg.order:
+            raise ConfigError(
+                f"{where}: {spec.section}.enabled is true but order does not list {name!r} "
+                f"(a config written before it existed?): add it to order"
+            )
     if cfg.workers < 1:
         raise ConfigError(f"{where}: workers: expected at least 1, got {cfg.workers}")
     for stage in STAGES:
@@ -121,15 +128,16 @@ def check_config(cfg: FilterConfig, where: str) -> None:
 
 
 def apply_selection(cfg: FilterConfig, only: list[str] | None, skip: list[str] | None) -> None:
-    """--only / --skip: switch stages off in the config, so config.yaml records the choice."""
+    """--only / --skip: switch stages on (--only names them: an opt-in stage too) or off, in the
+    config, so config.yaml records the choice."""
     for flag, names in (("--only", only), ("--skip", skip)):
         for name in names or []:
             if name not in STAGES:
                 raise ConfigError(f"{flag}: unknown stage {name!r}; stages: {', '.join(STAGES)}")
     for stage in STAGES:
         section = cfg.stage_config(stage)
-        if only and stage not in only:
-            section.enabled = False
+        if only:
+            section.enabled = stage in only
         if skip and stage in skip:
             section.enabled = False
 

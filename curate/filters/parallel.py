@@ -5,8 +5,9 @@ together in a multiprocessing Pool; every worker builds its own stage instances 
 pool's initializer), chunks are submitted with at most two per worker in flight so the input is
 never pulled in whole, and results come back in input order, so the output is the same for any
 number of workers. A chunk travels as tuples of the record fields; only each record's verdict
-(and its meta, where a stage changed it) comes back with the stages' counts, the records
-themselves stay in this process. In the runner, a ``WorkerPool`` stands in for its stages.
+(and its meta, and its text fields, where a stage changed them: language stores
+``lang_detected``, pii redacts) comes back with the stages' counts, the records themselves stay
+in this process. In the runner, a ``WorkerPool`` stands in for its stages.
 """
 
 from __future__ import annotations
@@ -64,9 +65,11 @@ class WorkerPool:
             self.meters[n].merge(counts[n])
             self.meters[n].seconds += seconds[n]
             progress.advance(n, counts[n][0])
-        for rec, (verdict, meta) in zip(chunk, outcomes, strict=True):
+        for rec, (verdict, meta, fields) in zip(chunk, outcomes, strict=True):
             if meta is not None:
                 rec.meta = meta
+            if fields is not None:
+                rec.instruction, rec.input, rec.output, rec.messages, rec.lang = fields
             if verdict is None:
                 yield rec
             else:
@@ -102,9 +105,12 @@ def _init_worker(names: list[str], make_stage: MakeStage) -> None:
 
 # A record as sent to a worker: Record's fields in order (a tuple pickles ≈40% faster).
 Row = tuple[str, str, str, str, Any, Any, dict[str, Any]]
-# What comes back per record: its verdict (None = kept by every stage) and its meta when a stage
-# changed it (language stores "lang_detected"), else None. The records themselves stay here.
-Outcome = tuple[Verdict | None, dict[str, Any] | None]
+# A record's fields besides id and meta: instruction, input, output, messages, lang.
+Fields = tuple[str, str, str, Any, Any]
+# What comes back per record: its verdict (None = kept by every stage), its meta when a stage
+# changed it (language stores "lang_detected"), else None, and its fields when a stage rewrote
+# them (pii redacts), else None. The records themselves stay here.
+Outcome = tuple[Verdict | None, dict[str, Any] | None, Fields | None]
 # Per chunk: the outcomes, each stage's counts (records in, kept, per reason) and its seconds.
 ChunkResult = tuple[list[Outcome], dict[str, Any], dict[str, float]]
 
@@ -113,11 +119,18 @@ def _row(rec: Record) -> Row:
     return (rec.id, rec.instruction, rec.input, rec.output, rec.messages, rec.lang, rec.meta)
 
 
+def _fields(rec: Record) -> Fields:
+    """The record's fields (its turns copied: a stage may rewrite a turn in place)."""
+    messages = None if rec.messages is None else [dict(m) for m in rec.messages]
+    return (rec.instruction, rec.input, rec.output, messages, rec.lang)
+
+
 def _run_chunk(rows: list[Row], names: list[str]) -> ChunkResult:
     """Every record of the chunk through the stages in turn (a dropped record goes no further):
-    its verdict from the first stage that dropped it, and its meta if a stage changed it."""
+    its verdict from the first stage that dropped it, its meta and fields if a stage changed them."""
     chunk = [Record(*row) for row in rows]
     before = [dict(rec.meta) for rec in chunk]
+    fields_before = [_fields(rec) for rec in chunk]
     verdicts: list[Verdict | None] = [None] * len(chunk)
     alive = list(range(len(chunk)))
     counts, seconds = {}, {}
@@ -134,8 +147,9 @@ def _run_chunk(rows: list[Row], names: list[str]) -> ChunkResult:
         alive = survivors
         counts[n] = stage.meter.take()
         seconds[n] = time.perf_counter() - t
-    outcomes = [
-        (v, rec.meta if rec.meta != old else None)
-        for v, rec, old in zip(verdicts, chunk, before, strict=True)
-    ]
+    outcomes: list[Outcome] = []
+    for v, rec, old, old_fields in zip(verdicts, chunk, before, fields_before, strict=True):
+        fields = (rec.instruction, rec.input, rec.output, rec.messages, rec.lang)
+        meta = rec.meta if rec.meta != old else None
+        outcomes.append((v, meta, fields if fields != old_fields else None))
     return outcomes, counts, seconds

@@ -22,6 +22,7 @@ from curate.filters.decontam import DecontamConfig, DecontamStage
 from curate.filters.exact_dedup import ExactDedupConfig, ExactDedupStage
 from curate.filters.language import LanguageConfig, LanguageStage
 from curate.filters.near_dedup import NearDedupConfig, NearDedupStage
+from curate.filters.pii import PiiConfig, PiiStage
 from curate.filters.quality import QualityConfig, QualityStage
 from curate.filters.stage import Stage
 from curate.filters.toxicity import ToxicityConfig, ToxicityStage
@@ -45,6 +46,7 @@ class StageSpec:
 STAGES: dict[str, StageSpec] = {s.name: s for s in [
     StageSpec("exact-dedup", ExactDedupConfig, ExactDedupStage, False, "same text after normalising case, space and punctuation"),
     StageSpec("quality", QualityConfig, QualityStage, True, "empty, refusing, echoing, repetitive, truncated records; instruction length, blacklist, start"),
+    StageSpec("pii", PiiConfig, PiiStage, True, "e-mail, phone, IP, card numbers, API keys; off unless --set pii.enabled=true (pii.mode=reject|redact)"),
     StageSpec("language", LanguageConfig, LanguageStage, True, "instruction or output not in the expected language"),
     StageSpec("decontam", DecontamConfig, DecontamStage, True, "a long word n-gram shared with an eval set (--eval-set)"),
     StageSpec("near-dedup", NearDedupConfig, NearDedupStage, False, "MinHash + LSH near-duplicates, verified by exact Jaccard"),

@@ -58,6 +58,9 @@ class StageMeter:
     seconds: float = 0.0  # time in this stage alone (summed over workers when parallel)
     workers: int = 1
     summary: dict[str, Any] = field(default_factory=dict)
+    # what a stage counts besides its verdicts ("redacted:email" → hits replaced), merged from
+    # worker processes like the verdict counts (a worker stage's summary() is never asked)
+    tally: Counter[str] = field(default_factory=Counter)
 
     def count(self, verdict: Verdict) -> None:
         self.records_in += 1
@@ -66,17 +69,18 @@ class StageMeter:
         else:
             self.rejected[verdict.reason] += 1
 
-    def take(self) -> tuple[int, int, Counter[str]]:
+    def take(self) -> tuple[int, int, Counter[str], Counter[str]]:
         """The counts so far, reset to zero (a worker process hands them over per chunk)."""
-        counts = (self.records_in, self.kept, self.rejected)
-        self.records_in, self.kept, self.rejected = 0, 0, Counter()
+        counts = (self.records_in, self.kept, self.rejected, self.tally)
+        self.records_in, self.kept, self.rejected, self.tally = 0, 0, Counter(), Counter()
         return counts
 
-    def merge(self, counts: tuple[int, int, Counter[str]]) -> None:
-        records_in, kept, rejected = counts
+    def merge(self, counts: tuple[int, int, Counter[str], Counter[str]]) -> None:
+        records_in, kept, rejected, tally = counts
         self.records_in += records_in
         self.kept += kept
         self.rejected.update(rejected)
+        self.tally.update(tally)
 
     def to_dict(self) -> dict[str, Any]:
         rate = self.records_in / self.seconds if self.seconds > 0 else None
@@ -89,6 +93,7 @@ class StageMeter:
             "records_per_s": round(rate, 1) if rate else None,
             "workers": self.workers,
             **({"summary": self.summary} if self.summary else {}),
+            **({"tally": dict(sorted(self.tally.items()))} if self.tally else {}),
         }
 
 
@@ -108,7 +113,8 @@ class Stage:
         return bool(getattr(self.cfg, "enabled", True))
 
     def check(self, batch: list[Record]) -> list[Verdict]:
-        """One verdict per record of ``batch``, in order. A stage may add to ``rec.meta``."""
+        """One verdict per record of ``batch``, in order. A stage may add to ``rec.meta`` and may
+        rewrite the record's text (pii redacts); both come back from worker processes."""
         raise NotImplementedError(f"{type(self).__name__} implements neither check nor run")
 
     def run(self, records: Iterable[Record]) -> Pairs:
