@@ -18,14 +18,15 @@ from curate.config import ConfigError, ConfigSpec, Flag, Origins
 from curate.config.cli import config_command, parse
 from curate.filters.config import FilterConfig, apply_selection, check_config, resolved
 from curate.filters.registry import STAGES
+from curate.filters.toxicity import ToxicityConfig
+from curate.io import InputError
+from curate.io.sources import container_of
 
 STAGE_HELP = ", ".join(STAGES)  # the stage registry, in its order
 
 
 def toxicity_threshold_sets(value: float) -> list[tuple[str, Any]]:
     """--toxicity-threshold: the same threshold for every label."""
-    from curate.filters.toxicity import ToxicityConfig
-
     labels = list(ToxicityConfig().thresholds)
     return [
         ("toxicity.default_threshold", value),
@@ -72,7 +73,7 @@ def filter_command(
 
     Example: [bold]curate filter data/samples/defects.jsonl --out out/defects --lang en[/]
     """
-    from curate.filters.pipeline import run_filter
+    from curate.filters.pipeline import run_filter  # numpy, MinHash, plots: only when it runs
 
     with handle_errors(ValueError):  # ValueError: an unknown --to format, a value a stage refused
         cfg = prepare(cfg, origins, inputs, _split(only), _split(skip))
@@ -124,9 +125,6 @@ def config_from_args(args: list[str]) -> FilterConfig:
 
 def check_paths(inputs: list[str], cfg: FilterConfig) -> None:
     """Every input, eval set and reference set readable, before any work starts."""
-    from curate.io import InputError
-    from curate.io.sources import container_of
-
     if not inputs:
         raise ConfigError("INPUT: give at least one file, save_to_disk directory or hub id")
     for option, paths in (

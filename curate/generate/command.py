@@ -7,13 +7,17 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 
 from curate.backends import registry
+from curate.backends.base import BackendError
 from curate.cli_common import err, explain, handle_errors
 from curate.config import Flag
 from curate.config.cli import config_command
 from curate.generate import config as generate_config
+from curate.generate.backend import open_backend
 from curate.generate.config import GenerateConfig
+from curate.generate.state import RunDirError, load_state
 
 # flags whose help comes from the backend registry; the other flags are declared on their
 # fields in curate/generate/config.py (every key: --config FILE or --set section.key=value)
@@ -49,7 +53,7 @@ def generate_command(
 
     Example: [bold]curate generate --out out/gen --model ./my-model --target 200[/]
     """
-    from curate.generate.backend import open_backend
+    # the loop pulls in numpy, MinHash and the prompt machinery: only when a run starts
     from curate.generate.loop import run_generate
     from curate.generate.progress import RichProgress
 
@@ -61,8 +65,6 @@ def generate_command(
 
 
 def _message(error: BaseException, out: Path) -> str:
-    from curate.backends.base import BackendError
-
     if isinstance(error, KeyboardInterrupt):
         return f"interrupted; finished rounds are saved in {out}: rerun the same command to resume"
     if isinstance(error, BackendError):
@@ -71,8 +73,6 @@ def _message(error: BaseException, out: Path) -> str:
 
 
 def _resume_hint(out: Path) -> str:
-    from curate.generate.state import RunDirError, load_state
-
     try:
         state = load_state(out)
     except RunDirError:
@@ -84,8 +84,6 @@ def _resume_hint(out: Path) -> str:
 
 def _summary(console: Any, result: Any) -> None:
     """Printed literally: reasons and paths are data, not markup."""
-    from rich.markup import escape
-
     from curate.generate.progress import line
 
     c = result.counters
