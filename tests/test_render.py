@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from curate.records import Record
-from curate.render import render
+from curate.render import render, render_spans
 
 REC = Record("r1", "Say hello.", "to Ada", "Hello, Ada!")
 CHAT = Record.from_messages(
@@ -42,6 +42,22 @@ def test_chatml_exact_multi_turn() -> None:
         "<|im_start|>assistant\nHello.<|im_end|>\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n",
         "Goodbye.<|im_end|>",
     )
+
+
+def test_chatml_spans_learn_every_reply_or_the_last() -> None:
+    assert render_spans(CHAT, "chatml") == [
+        ("<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n"
+         "<|im_start|>assistant\n", False),
+        ("Hello.<|im_end|>", True),
+        ("\n<|im_start|>user\nBye<|im_end|>\n<|im_start|>assistant\n", False),
+        ("Goodbye.<|im_end|>", True),
+    ]  # fmt: skip
+    assert render_spans(CHAT, "chatml", train_on="last") == [
+        (render(CHAT, "chatml")[0], False),
+        ("Goodbye.<|im_end|>", True),
+    ]
+    with pytest.raises(ValueError, match="unknown train_on"):
+        render_spans(CHAT, "chatml", train_on="every")
 
 
 def test_tokenizer_chat_template(tiny_llama: Path) -> None:

@@ -80,16 +80,21 @@ def render(
     from_format: Annotated[
         str | None, typer.Option("--from", help="Input format (default: detect).")
     ] = None,
+    train_on: Annotated[
+        str, typer.Option("--train-on", help="Replies learned: all_assistant or last.")
+    ] = "all_assistant",
 ) -> None:
-    """Show records as training text: the masked prompt dimmed, the learned completion bright.
+    """Show records as training text: masked text dimmed, every learned reply bright.
 
-    Example: [bold]train render data/samples/alpaca.json -t chatml -n 2[/]
+    Example: [bold]train render data/samples/sharegpt.json -t chatml -n 2[/]
     """
     from itertools import islice
 
     from curate.io import Reject, read_records
-    from curate.render import render as render_record
+    from curate.render import TRAIN_ON, render_spans
 
+    if train_on not in TRAIN_ON:
+        fail(f"--train-on: {train_on!r} is not one of {', '.join(TRAIN_ON)}")
     tok = None
     if model:
         from train.model import load_tokenizer
@@ -104,21 +109,26 @@ def render(
             if isinstance(item, Reject):
                 err.print(f"[yellow]reject:[/] {escape(str(item))}")
                 continue
-            prompt, completion = render_record(item, template, tok)
+            spans = render_spans(item, template, tok, train_on)
             eos = (
                 escape(tok.eos_token)
-                if tok is not None and not completion.endswith(tok.eos_token)
+                if tok is not None and not spans[-1][0].endswith(tok.eos_token)
                 else ""
             )
             counts = ""
             if tok is not None:
                 from train.data import tokenize
 
-                ex = tokenize(item, template, tok)
+                ex = tokenize(item, template, tok, train_on=train_on)
                 masked = sum(1 for label in ex.labels if label == -100)
                 counts = f" ({masked} masked + {len(ex) - masked} learned tokens)"
+            text = "".join(
+                f"[bold]{escape(t)}[/]" if learned else f"[dim]{escape(t)}[/]"
+                for t, learned in spans
+                if t
+            )
             out.print(f"[bold cyan]── {escape(item.id)}{counts}[/]")
-            out.print(f"[dim]{escape(prompt)}[/][bold]{escape(completion)}[/][magenta]{eos}[/]")
+            out.print(f"{text}[magenta]{eos}[/]")
 
 
 @app.command()

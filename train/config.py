@@ -14,6 +14,7 @@ from typing import Any
 from curate.config import ConfigError, ConfigSpec, Origins, dump, leaves, option
 
 TEMPLATES = ("alpaca", "chatml", "tokenizer")
+TRAIN_ON = ("all_assistant", "last")  # curate/render.py
 QUANTIZATIONS = ("4bit", "8bit", "none")
 DTYPES = ("auto", "bf16", "fp16", "fp32")
 ATTENTIONS = ("auto", "segment_sdpa", "flash_attention_2", "sdpa", "eager")  # train/attention.py
@@ -76,7 +77,15 @@ class TrainConfig:
     packing: bool = _f(
         True, "Pack several examples per sequence (they never attend to each other)."
     )
-    completion_only: bool = _f(True, "Learn only the response: prompt tokens get label -100.")
+    completion_only: bool = _f(
+        True, "Learn only the replies: prompt and user/system tokens get label -100."
+    )
+    train_on: str = _f(
+        "all_assistant",
+        "Replies learned in a multi-turn conversation: all_assistant (every assistant turn) "
+        "or last (only the final one; earlier replies are masked like the prompt).",
+        choices=TRAIN_ON,
+    )
     epochs: float = _f(3.0, "Passes over the training data (ignored when max_steps > 0).")
     max_steps: int = _f(-1, "Stop after this many optimizer steps (-1 = use epochs).")
     lr: float = _f(2e-4, "Peak learning rate.")

@@ -1,7 +1,8 @@
-"""Records → token ids and labels: render the template, mask the prompt, end with EOS.
+"""Records → token ids and labels: render the template, mask all but the replies, end with EOS.
 
-The prompt and the completion are tokenized separately and concatenated, so the boundary between
-masked and learned tokens is exact. Every example ends with the tokenizer's EOS token, so the
+The masked and learned spans (the prompt, each assistant reply, the turns between them) are
+tokenized separately and concatenated, so the boundary between masked and learned tokens is
+exact. Every example ends with the tokenizer's EOS token, so the
 model learns to stop (the seed alpaca-lora run never did).
 """
 
@@ -17,7 +18,7 @@ from typing import Any
 from curate.io import AtomicFile, InputError, Reject, read_records
 from curate.io.sources import JSON_SUFFIXES, TABULAR_SUFFIXES
 from curate.records import Record
-from curate.render import render
+from curate.render import render_spans
 
 IGNORE = -100  # the label value PyTorch's cross-entropy skips
 
@@ -87,21 +88,32 @@ def check_tokenizer(tokenizer: Any, where: str) -> None:
         )
 
 
-def tokenize(rec: Record, template: str, tokenizer: Any, completion_only: bool = True) -> Example:
-    """One record → ids and labels; labels are -100 on the prompt, the last token is EOS."""
-    prompt, completion = render(rec, template, tokenizer)
+def tokenize(
+    rec: Record,
+    template: str,
+    tokenizer: Any,
+    completion_only: bool = True,
+    train_on: str = "all_assistant",
+) -> Example:
+    """One record → ids and labels: -100 on the prompt, the user/system turns and any reply not
+    learned (``train_on``, curate/render.py); the last token is EOS."""
+    spans = render_spans(rec, template, tokenizer, train_on)
     eos = tokenizer.eos_token_id
-    # the tokenizer's chat_template writes BOS itself; the plain templates let the tokenizer add it
-    prompt_ids = tokenizer(prompt, add_special_tokens=template != "tokenizer")["input_ids"]
-    if prompt_ids and prompt_ids[-1] == eos:  # a tokenizer that appends EOS to every text
-        prompt_ids = prompt_ids[:-1]
-    completion_ids = tokenizer(completion, add_special_tokens=False)["input_ids"]
-    if not completion_ids or completion_ids[-1] != eos:
-        completion_ids = [*completion_ids, eos]
-    labels = [IGNORE] * len(prompt_ids) if completion_only else list(prompt_ids)
-    return Example(
-        prompt_ids + completion_ids, labels + completion_ids, rec.meta.get("source", rec.id)
-    )
+    input_ids: list[int] = []
+    labels: list[int] = []
+    for i, (text, learned) in enumerate(spans):
+        if i == 0:
+            # the chat_template writes BOS itself; the plain templates let the tokenizer add it
+            ids = tokenizer(text, add_special_tokens=template != "tokenizer")["input_ids"]
+            if ids and ids[-1] == eos:  # a tokenizer that appends EOS to every text
+                ids = ids[:-1]
+        else:
+            ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if i == len(spans) - 1 and (not ids or ids[-1] != eos):
+            ids = [*ids, eos]
+        input_ids += ids
+        labels += ids if learned or not completion_only else [IGNORE] * len(ids)
+    return Example(input_ids, labels, rec.meta.get("source", rec.id))
 
 
 def split(
@@ -133,7 +145,9 @@ def build(cfg: Any, tokenizer: Any) -> TrainingData:
         extra = f" ({len(rejects)} malformed → {rejects_path})" if rejects else ""
         raise DataError(f"data: no training records in {', '.join(cfg.data)}{extra}")
     try:
-        examples = [tokenize(r, cfg.template, tokenizer, cfg.completion_only) for r in records]
+        examples = [
+            tokenize(r, cfg.template, tokenizer, cfg.completion_only, cfg.train_on) for r in records
+        ]
     except ValueError as e:  # e.g. template 'tokenizer' without a chat_template
         raise DataError(f"template: {e}") from None
     fitting = [e for e in examples if len(e) <= cfg.max_seq_len]
