@@ -102,6 +102,14 @@ def tiny_falcon(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return build_tiny_model(tmp_path_factory.mktemp("tiny-falcon"), "falcon")
 
 
+@pytest.fixture(scope="session")
+def wide_llama(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """tiny_llama at hidden size 256 (1.3M linear weights, for statistics over weights)."""
+    from tiny_models import build_tiny_model
+
+    return build_tiny_model(tmp_path_factory.mktemp("wide-llama"), "llama", hidden=256)
+
+
 @pytest.fixture
 def fake_backend() -> Iterator[BackendSpec]:
     """``--backend fake`` (scripted answers, generate_fakes.respond) registered for one test."""

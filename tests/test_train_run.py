@@ -147,7 +147,7 @@ def test_merge_matches_base_plus_adapter(llama_run: RunResult, tmp_path: Path) -
     )
     assert result.exit_code == 0, result.output
     merged = AutoModelForCausalLM.from_pretrained(tmp_path / "m").eval()
-    unmerged, _ = load_with_adapter(llama_run.adapter, torch.float32)
+    unmerged, _ = load_with_adapter(llama_run.adapter)  # the 4-bit base it was trained on
     ids = torch.tensor([[1, 40, 41, 42, 43, 44, 45, 46]])
     with torch.no_grad():
         assert torch.allclose(
@@ -291,7 +291,7 @@ def test_export_gguf_matches_the_merged_weights(
 
     from train.merge import merge
 
-    merged_dir = merge(llama_run.adapter, tmp_path / "merged", "fp32")
+    merged_dir = merge(llama_run.adapter, tmp_path / "merged", "fp32").path
     out = tmp_path / f"model.{quant}.gguf"
     args = [
         "export",

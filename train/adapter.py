@@ -1,4 +1,5 @@
-"""Saving a LoRA adapter that is verified non-empty, and loading one back with its training config.
+"""Saving a LoRA adapter that is verified non-empty, and loading one back on its base: by default
+the base as it was trained (the 4-bit weights of a 4-bit run), or its original weights.
 
 A known peft bug (seen in the alpaca-lora seed) saved an adapter with no weights. After saving we
 read the file back and check it holds every LoRA tensor, equal to the ones in memory.
@@ -7,15 +8,19 @@ read the file back and check it holds every LoRA tensor, equal to the ones in me
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from train.config import TrainConfig, load_config
+from train.model import DTYPES, compute_dtype, load_base, load_tokenizer
 
 WEIGHTS = "adapter_model.safetensors"
 TRAIN_CONFIG = "train_config.yaml"  # the resolved `train run` config, read by generate and merge
+BASE_WEIGHTS = ("trained", "original")  # what merge and generate put the adapter on
 
 
 class AdapterError(RuntimeError):
@@ -47,6 +52,13 @@ def verify_saved(model: Any, directory: Path) -> int:
     return len(saved)
 
 
+def resolved(cfg: TrainConfig) -> TrainConfig:
+    """``cfg`` with ``dtype: auto`` resolved on this machine: the dtype the 4-bit base was quantized
+    from, which merge and generate must load it with to get the same NF4 weights elsewhere."""
+    name = next(k for k, v in DTYPES.items() if v == compute_dtype(cfg.dtype))
+    return replace(cfg, dtype=name)
+
+
 def save_adapter(model: Any, tokenizer: Any, cfg: TrainConfig, out: Path) -> int:
     """Write adapter weights + config + tokenizer + train_config.yaml into ``out``, atomically."""
     tmp = out.with_name(f".{out.name}.tmp")
@@ -54,7 +66,7 @@ def save_adapter(model: Any, tokenizer: Any, cfg: TrainConfig, out: Path) -> int
     model.save_pretrained(tmp)
     n = verify_saved(model, tmp)
     tokenizer.save_pretrained(tmp)
-    (tmp / TRAIN_CONFIG).write_text(cfg.to_yaml(), encoding="utf-8")
+    (tmp / TRAIN_CONFIG).write_text(resolved(cfg).to_yaml(), encoding="utf-8")
     old = out.with_name(f".{out.name}.old")
     if out.exists():
         out.rename(old)
@@ -73,17 +85,59 @@ def adapter_config(directory: str | Path) -> TrainConfig:
     return load_config(path)
 
 
-def load_with_adapter(
-    directory: str | Path, dtype: torch.dtype, base: str | None = None
-) -> tuple[Any, Any]:
-    """(PeftModel in eval mode, tokenizer): the base in ``dtype`` (not quantized) plus the adapter."""
-    from peft import PeftModel
+def load_trained_base(cfg: TrainConfig, base: str | None = None) -> nn.Module:
+    """The base exactly as `train run` held it, in eval mode.
+
+    Loaded by ``load_base`` with the training's quantization and compute dtype (the same NF4 codes
+    and absmax), and, for a quantized run, with the other weights upcast to fp32 by
+    prepare_model_for_kbit_training, as ``add_lora`` did. sdpa: packing's attention is for training.
+    """
+    from peft import prepare_model_for_kbit_training
+
+    model = load_base(base or cfg.base_model, cfg.quantization, compute_dtype(cfg.dtype), "sdpa")
+    if cfg.quantization != "none":
+        model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
+    return model.eval()
+
+
+def load_original_base(cfg: TrainConfig, base: str | None, dtype: torch.dtype | str) -> nn.Module:
+    """The base's own full-precision weights (never quantized) in ``dtype`` (``auto``: as saved)."""
     from transformers import AutoModelForCausalLM
 
-    from train.model import load_tokenizer
+    device_map = {"": 0} if torch.cuda.is_available() else {"": "cpu"}
+    model = AutoModelForCausalLM.from_pretrained(
+        base or cfg.base_model, dtype=dtype, device_map=device_map
+    )
+    return model.eval()
 
+
+def check_base_weights(base_weights: str) -> None:
+    if base_weights not in BASE_WEIGHTS:
+        raise AdapterError(
+            f"--base-weights: {base_weights!r} is not one of {', '.join(BASE_WEIGHTS)}"
+        )
+
+
+def load_with_adapter(
+    directory: str | Path,
+    base: str | None = None,
+    base_weights: str = "trained",
+    dtype: str = "auto",
+) -> tuple[Any, Any]:
+    """(PeftModel in eval mode, tokenizer): base + adapter, unmerged.
+
+    ``trained``: the base as trained (a 4-bit run: the same 4-bit model, so the logits are the
+    trained model's); ``original``: the unquantized base in ``dtype`` (``auto``: compute_dtype).
+    """
+    from peft import PeftModel
+
+    check_base_weights(base_weights)
     cfg = adapter_config(directory)
-    model = AutoModelForCausalLM.from_pretrained(base or cfg.base_model, dtype=dtype)
+    model = (
+        load_trained_base(cfg, base)
+        if base_weights == "trained"
+        else load_original_base(cfg, base, compute_dtype(dtype))
+    )
     model = PeftModel.from_pretrained(model, str(directory))
     model.eval()
     return model, load_tokenizer(str(directory))

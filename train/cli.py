@@ -24,6 +24,18 @@ app = typer.Typer(
 )
 out = Console(highlight=False, soft_wrap=True)
 
+BASE_WEIGHTS_HELP = (
+    "trained: the base as the adapter was trained on it (a 4-bit run: its NF4 weights, so the "
+    "result computes what the trained model did); original: the base's full-precision weights."
+)
+KEPT_WARNING = 0.9  # merge warns below this share of the update kept by the saved dtype
+BaseWeightsOption = Annotated[str, typer.Option("--base-weights", help=BASE_WEIGHTS_HELP)]
+
+
+def check_base_weights(value: str) -> None:
+    if value not in ("trained", "original"):
+        fail(f"--base-weights: {value!r} is not one of trained, original")
+
 
 def quiet_transformers() -> None:
     """Our own progress and messages only: no per-shard loading bars from transformers."""
@@ -136,13 +148,18 @@ def merge(
     adapter: Annotated[Path, typer.Option("--adapter", help="Adapter dir written by `train run`.")],
     out_dir: Annotated[Path, typer.Option("--out", help="Directory for the merged checkpoint.")],
     dtype: Annotated[
-        str, typer.Option("--dtype", help="bf16, fp16 or fp32 base weights.")
+        str,
+        typer.Option("--dtype", help="bf16, fp16 or fp32: the saved weights (merged in fp32)."),
     ] = "bf16",
     base: Annotated[
         str | None, typer.Option("--base", help="Base model (default: the one it was trained on).")
     ] = None,
+    base_weights: BaseWeightsOption = "trained",
 ) -> None:
-    """Merge an adapter into its base weights (bf16/fp16, not 4-bit) → a plain HF checkpoint.
+    """Merge an adapter into its base in fp32 → a plain HF checkpoint in bf16/fp16/fp32.
+
+    The base is by default the one the adapter was trained on: a 4-bit run is merged into its
+    dequantized NF4 weights. Warns when the saved dtype cannot hold most of a small update.
 
     Example: [bold]train merge --adapter runs/tiny/adapter --out runs/tiny/merged[/]
     """
@@ -151,9 +168,15 @@ def merge(
     quiet_transformers()
     if dtype not in ("bf16", "fp16", "fp32"):
         fail(f"--dtype: {dtype!r} is not one of bf16, fp16, fp32")
+    check_base_weights(base_weights)
     with handle_errors():
-        path = run_merge(adapter, out_dir, dtype, base)
-    err.print(f"merged → {path}", markup=False)
+        result = run_merge(adapter, out_dir, dtype, base, base_weights)
+    if result.kept < KEPT_WARNING:
+        err.print(
+            f"[yellow]warning:[/] the {dtype} weights keep {result.kept:.0%} of the adapter's "
+            "update (it is below their resolution); --dtype fp32 keeps all of it"
+        )
+    err.print(f"merged → {result.path} ({result.kept:.1%} of the update kept)", markup=False)
 
 
 @app.command()
@@ -169,8 +192,11 @@ def generate(
     base: Annotated[
         str | None, typer.Option("--base", help="Base model (default: the one it was trained on).")
     ] = None,
+    base_weights: BaseWeightsOption = "trained",
 ) -> None:
     """Answer instructions with base + adapter, in the template it was trained with; stops at EOS.
+
+    The base is by default the one the adapter was trained on (a 4-bit run: the same 4-bit model).
 
     One PROMPT prints the answer; --input prints one JSON line per record (id, instruction, input, output).
 
@@ -183,6 +209,7 @@ def generate(
     quiet_transformers()
     if (prompt is None) == (input is None):
         fail("give one PROMPT or --input FILE")
+    check_base_weights(base_weights)
     with handle_errors():
         if prompt is not None:
             records = [Record(id="prompt", instruction=prompt)]
@@ -199,6 +226,7 @@ def generate(
             batch_size=batch_size,
             temperature=temperature,
             base=base,
+            base_weights=base_weights,
         ):
             if prompt is not None:
                 typer.echo(g.text)

@@ -12,7 +12,6 @@ import torch
 from curate.records import Record
 from curate.render import render
 from train.adapter import adapter_config, load_with_adapter
-from train.model import compute_dtype
 
 
 @dataclass
@@ -36,9 +35,12 @@ def generate(
     temperature: float = 0.0,
     dtype: str = "auto",
     base: str | None = None,
+    base_weights: str = "trained",
 ) -> Iterator[Generation]:
+    """``trained``: the 4-bit base + adapter of a 4-bit run, i.e. the trained model itself (``dtype``
+    is then the training's); ``original``: the unquantized base in ``dtype`` + adapter."""
     cfg = adapter_config(adapter)
-    model, tok = load_with_adapter(adapter, compute_dtype(dtype), base)
+    model, tok = load_with_adapter(adapter, base, base_weights, dtype)
     tok.padding_side = "left"
     eos = tok.eos_token_id
     for start in range(0, len(records), batch_size):

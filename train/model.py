@@ -180,3 +180,28 @@ def add_lora(model: nn.Module, cfg: Any, quantized: bool) -> nn.Module:
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, lora)
+
+
+def dequantized(layer: nn.Module) -> torch.Tensor:
+    """A linear layer's weight in fp32, as its forward uses it (4-bit / 8-bit dequantized)."""
+    import bitsandbytes as bnb
+
+    weight = layer.weight
+    if isinstance(layer, bnb.nn.Linear4bit):
+        # the values matmul_4bit multiplies by: NF4 codes × absmax, in the dtype quantized from
+        return bnb.functional.dequantize_4bit(weight.data, weight.quant_state).float()
+    if isinstance(layer, bnb.nn.Linear8bitLt):
+        scale = weight.SCB if getattr(weight, "SCB", None) is not None else layer.state.SCB
+        return bnb.functional.int8_vectorwise_dequant(weight.data, scale).float()
+    return weight.detach().float()
+
+
+def plain_linear(layer: nn.Module, weight: torch.Tensor) -> nn.Linear:
+    """An nn.Linear with ``weight`` (and ``layer``'s bias in its dtype) in place of ``layer``."""
+    new = nn.Linear(
+        layer.in_features, layer.out_features, bias=layer.bias is not None, device="meta"
+    )
+    new.weight = nn.Parameter(weight, requires_grad=False)
+    if layer.bias is not None:
+        new.bias = nn.Parameter(layer.bias.detach().to(weight.dtype), requires_grad=False)
+    return new
