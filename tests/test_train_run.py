@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from train.cli import app
 from train.config import load_config
-from train.recipe import RunError, RunResult, run
+from train.recipe import RunResult, run
 
 pytestmark = pytest.mark.slow
 
@@ -228,27 +228,6 @@ def test_tiny_falcon_trains_in_4bit(
         assert torch.allclose(
             result.model.eval()(input_ids=ids).logits, reloaded(input_ids=ids).logits, atol=1e-5
         )
-
-
-def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(
-    tmp_path: Path, tiny_llama: Path, small_dataset: Callable[..., Path]
-) -> None:
-    data = small_dataset(tmp_path / "data.jsonl", repeat=2)
-    with pytest.raises(RunError) as e:
-        train(
-            tiny_llama,
-            tmp_path / "out",
-            data,
-            "--lr",
-            "1e30",
-            "--save_steps",
-            "1",
-            "--val_size",
-            "0",
-        )
-    message = str(e.value)
-    assert "loss became nan" in message and "checkpoint-1" in message and "\n" not in message
-    assert not (tmp_path / "out" / "adapter").exists()
 
 
 def rotary_permute(w: np.ndarray, n_head: int) -> np.ndarray:

@@ -2,7 +2,8 @@
 
 Every check a user can fail (config, model dir, data, max_seq_len) runs in setup, before any model
 weights load. The loop is transformers' Trainer with our collator (see train/trainer.py for why not
-trl's SFTTrainer); checkpoints go to output_dir/checkpoints and ``resume: true`` continues from the last.
+trl's SFTTrainer); checkpoints go to output_dir/checkpoints, each checked before it is called good
+(train/guard.py), and ``resume: true`` continues from the last good one.
 """
 
 from __future__ import annotations
@@ -22,17 +23,11 @@ from train.adapter import save_adapter
 from train.attention import takes_padding_free
 from train.config import ConfigError, TrainConfig
 from train.data import TrainingData, build
+from train.guard import REJECTED, NanGuard, NonFinite, last_good_checkpoint, stop_message
 from train.model import add_lora, compute_dtype, load_base, load_tokenizer
 from train.packing import Collator, Row, pack, single
 from train.plots import plot_loss
-from train.trainer import (
-    LoraTrainer,
-    MetricsLog,
-    NonFiniteLoss,
-    TokenMeter,
-    read_metrics,
-    truncate_metrics,
-)
+from train.trainer import LoraTrainer, MetricsLog, TokenMeter, read_metrics, truncate_metrics
 
 METRICS = "metrics.jsonl"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
@@ -62,12 +57,6 @@ def check_base_model(name: str) -> None:
             raise ConfigError(f"base_model: {name}: no config.json in this directory (not a model)")
     elif not _HUB_ID.match(name) or name.startswith((".", "/", "~")):
         raise ConfigError(f"base_model: {name}: no such model directory")
-
-
-def last_checkpoint(directory: Path) -> Path | None:
-    """The newest complete checkpoint (trainer_state.json is written last)."""
-    done = [p for p in directory.glob("checkpoint-*") if (p / "trainer_state.json").is_file()]
-    return max(done, key=lambda p: int(p.name.rpartition("-")[2]), default=None)
 
 
 def training_args(cfg: TrainConfig, out: Path, dtype: torch.dtype, has_val: bool) -> Any:
@@ -116,9 +105,9 @@ class Prepared:
 def prepare_output(cfg: TrainConfig, out: Path, console: Console) -> Path | None:
     """Create output_dir, pick the checkpoint to resume from, write config.yaml, reset metrics."""
     out.mkdir(parents=True, exist_ok=True)
-    resume_from = last_checkpoint(out / "checkpoints") if cfg.resume else None
+    resume_from = last_good_checkpoint(out / "checkpoints") if cfg.resume else None
     if cfg.resume and resume_from is None:
-        console.print(f"resume: no checkpoint in {out / 'checkpoints'} yet; starting from step 0")
+        console.print(f"resume: no good checkpoint in {out / 'checkpoints'}; starting from step 0")
     stale = sorted((out / "checkpoints").glob("checkpoint-*")) if resume_from is None else []
     if (
         stale
@@ -128,6 +117,8 @@ def prepare_output(cfg: TrainConfig, out: Path, console: Console) -> Path | None
         )
         for path in stale:
             shutil.rmtree(path)
+    if resume_from is None:
+        shutil.rmtree(out / REJECTED, ignore_errors=True)
     with AtomicFile(out / "config.yaml") as f:
         f.write(cfg.to_yaml())
     if resume_from is not None:
@@ -179,22 +170,23 @@ def run(cfg: TrainConfig, console: Console | None = None) -> RunResult:
     additive = dtype if cfg.attn_implementation == "eager" else None
     # packed rows: one padding-free row where the attention honours segments, else a 4D mask
     padding_free = cfg.packing and takes_padding_free(model)
+    collate = Collator(tokenizer.pad_token_id, cfg.packing, additive, padding_free)
+    # checks the weights after each step and a fixed probe batch before each save (NaN guard)
+    guard = NanGuard(prep.train_rows[: cfg.batch_size], collate, cfg.lr, console)
     trainer = LoraTrainer(
         model=model,
         args=training_args(cfg, out, dtype, has_val=bool(prep.val_rows)),
         train_dataset=prep.train_rows,
         eval_dataset=prep.val_rows or None,
-        data_collator=Collator(tokenizer.pad_token_id, cfg.packing, additive, padding_free),
-        callbacks=[log],
+        data_collator=collate,
+        callbacks=[log, guard],
         meter=meter,
     )
     trainer.remove_callback(PrinterCallback)  # MetricsLog prints the logs
     try:
         trainer.train(resume_from_checkpoint=str(prep.resume_from) if prep.resume_from else None)
-    except NonFiniteLoss as e:
-        good = last_checkpoint(out / "checkpoints")
-        keep = f"the last good checkpoint is {good}" if good else "no checkpoint was written yet"
-        raise RunError(f"{e}; stopped. {keep} (lower lr, then resume: true)") from None
+    except NonFinite as e:
+        raise RunError(stop_message(e, out / "checkpoints")) from None
     finally:
         log.close()
 

@@ -20,11 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from transformers import Trainer, TrainerCallback
 
-
-class NonFiniteLoss(RuntimeError):
-    def __init__(self, step: int, value: float):
-        super().__init__(f"loss became {value} at step {step}")
-        self.step = step
+from train.guard import NonFinite
 
 
 @dataclass
@@ -49,10 +45,10 @@ class LoraTrainer(Trainer):
         if model.training:
             self.meter.tokens += int(n_tokens)
             loss = out[0] if return_outputs else out
-            if not torch.isfinite(
-                loss.detach()
-            ).all():  # raise before the optimizer step: no checkpoint
-                raise NonFiniteLoss(self.state.global_step + 1, float(loss.detach().float().mean()))
+            if not torch.isfinite(loss.detach()).all():
+                # the weights of the previous step gave it: they are not good (train/guard.py)
+                step = self.state.global_step + 1
+                raise NonFinite("loss", float(loss.detach().float().mean()), step, step - 1)
         return out
 
 
