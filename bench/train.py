@@ -1,6 +1,7 @@
 """Training benchmark: packed vs padded batches, and 4-bit vs bf16 weight memory.
 
-    python bench/train.py [--data ../shared/data/gpteacher/toolformer.json] [--n 192] [--json FILE]
+    python bench/train.py [--data ../shared/data/gpteacher/toolformer.json] [--n 192]
+                          [--hidden 768] [--parts speed,trl,memory] [--json FILE]
 
 1. Throughput. The first ``--n`` records of GPTeacher-Toolformer, rendered with the Alpaca template
    and tokenized with the tests' tiny tokenizer (so lengths follow the real distribution), train one
@@ -14,7 +15,10 @@
      (train/attention.py): each example attends only within itself, Σ len² per row, no pad tokens.
    Effective tokens/s counts real (non-pad) tokens only; the loss is the mean per-token training loss
    over the pass (the same examples every time, so it shows that packing changes nothing it should not).
-2. Weight memory: a ~100M-parameter random-init Llama (hidden 1024, 8 layers, small vocabulary so the
+2. Ours vs trl's SFTTrainer (bench/train_trl.py, when trl is installed; skipped with the reason
+   otherwise): the same model and examples through our trainer and trl's, packing and padding, one
+   pass each with their steps interleaved in one process, so the ratios survive a busy machine.
+3. Weight memory: a ~100M-parameter random-init Llama (hidden 1024, 8 layers, small vocabulary so the
    linear layers dominate) loaded in bf16 vs 4-bit NF4 (double quant), LoRA attached to both;
    ``get_memory_footprint()`` (parameters + buffers) and the loss of one identical batch beside it.
 """
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
 import sys
@@ -35,6 +40,9 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))  # tiny_models: the tests' tokenizer trained on the fly
+sys.path.append(str(Path(__file__).resolve().parent))  # train_trl, behind the train package
+
+from train_trl import print_table, trl_missing, versus_trl  # noqa: E402
 
 from curate.io import read_records  # noqa: E402
 from curate.records import Record  # noqa: E402
@@ -111,11 +119,15 @@ def one_pass(
             "tokens_per_s": real / elapsed, "tokens_per_cpu_s": real / cpu, "loss": loss_sum / loss_tokens}  # fmt: skip
 
 
-def throughput(data: str, n: int, hidden: int, tmp: Path, tok) -> list[tuple[str, dict]]:  # noqa: ANN001
+def prepare(data: str, n: int, hidden: int, tmp: Path, tok) -> tuple[Path, list]:  # noqa: ANN001
     records = [r for r in read_records(data) if isinstance(r, Record)][:n]
     examples = [e for e in (tokenize(r, "alpaca", tok) for r in records) if len(e) <= MAX_LEN]
     random.Random(0).shuffle(examples)
     model_dir = build_model(tmp / "small", tok, hidden=hidden, layers=2, inter=hidden * 8 // 3)
+    return model_dir, examples
+
+
+def throughput(model_dir: Path, examples: list, tok) -> list[tuple[str, dict]]:  # noqa: ANN001
     pad = Collator(tok.pad_token_id, packed=False)
     packed = Collator(tok.pad_token_id, packed=True)
     free = Collator(tok.pad_token_id, packed=True, padding_free=True)
@@ -155,30 +167,36 @@ def memory(tmp: Path, tok) -> list[tuple[str, dict]]:  # noqa: ANN001
     return out
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--data", default=str(ROOT.parent / "shared/data/gpteacher/toolformer.json")
-    )
-    parser.add_argument("--n", type=int, default=64, help="records of the data set to train on")
-    parser.add_argument(
-        "--hidden", type=int, default=768, help="width of the throughput model (2 layers)"
-    )
-    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
-    args = parser.parse_args()
-    from tiny_models import build_tokenizer
+def trl_header(args: argparse.Namespace, model_dir: Path, load_before: float) -> str:
+    from safetensors import safe_open
+    from transformers import AutoConfig
 
-    torch.set_num_threads(2)
-    load_before = os.getloadavg()[0]
-    tok = build_tokenizer()
-    with tempfile.TemporaryDirectory() as d:
-        speed = throughput(args.data, args.n, args.hidden, Path(d), tok)
-        mem = memory(Path(d), tok)
+    c = AutoConfig.from_pretrained(model_dir)
+    with safe_open(model_dir / "model.safetensors", "pt") as f:
+        params = sum(math.prod(f.get_slice(k).get_shape()) for k in f.keys())  # noqa: SIM118
+    busy = max(load_before, os.getloadavg()[0]) > max(1, (os.cpu_count() or 2) - 2)
+    warn = (
+        " BUSY MACHINE: oversubscribed threads distort these ratios, rerun quiet." if busy else ""
+    )
+    return (
+        f"Ours vs trl {trl_version()}: one pass each over {args.n} GPTeacher-Toolformer records, "
+        f"interleaved steps in one process; random-init Llama hidden {c.hidden_size}, "
+        f"{c.num_hidden_layers} layers, {params / 1e6:.1f}M parameters (load average "
+        f"{load_before:.2f} before, {os.getloadavg()[0]:.2f} after){warn}"
+    )
 
+
+def trl_version() -> str:
+    import trl
+
+    return trl.__version__
+
+
+def print_speed(speed: list[tuple[str, dict]], n: int, load_before: float) -> None:
     base, base_cpu = speed[0][1]["tokens_per_s"], speed[0][1]["tokens_per_cpu_s"]
     fixed, fixed_cpu = speed[1][1]["tokens_per_s"], speed[1][1]["tokens_per_cpu_s"]
     print(
-        f"\nPacked vs padded: one pass over {args.n} GPTeacher-Toolformer records, max_seq_len {MAX_LEN}"
+        f"\nPacked vs padded: one pass over {n} GPTeacher-Toolformer records, max_seq_len {MAX_LEN}"
         f" (load average {load_before:.2f} before, {os.getloadavg()[0]:.2f} after)"
     )
     print(
@@ -191,6 +209,9 @@ def main() -> None:
         print(f"| {name} | {r['real_tokens']:,} | {r['computed_tokens']:,} | {r['seconds']:.1f} | "
               f"{tps:,.0f} | {tps / base:.2f}× | {tps / fixed:.2f}× | {cps:,.0f} | "
               f"{cps / base_cpu:.2f}× | {cps / fixed_cpu:.2f}× | {r['loss']:.4f} |")  # fmt: skip
+
+
+def print_memory(mem: list[tuple[str, dict]]) -> None:
     print(
         f"\nWeight memory, random-init Llama with {mem[0][1]['frozen_params'] / 1e6:.0f}M frozen parameters"
     )
@@ -200,8 +221,45 @@ def main() -> None:
         print(
             f"| {name} | {r['bytes'] / 2**20:,.1f} | {r['bytes'] / mem[0][1]['bytes']:.2f}× | {r['loss']:.4f} |"
         )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data", default=str(ROOT.parent / "shared/data/gpteacher/toolformer.json")
+    )
+    parser.add_argument("--n", type=int, default=64, help="records of the data set to train on")
+    parser.add_argument(
+        "--hidden", type=int, default=768, help="width of the throughput model (2 layers)"
+    )
+    parser.add_argument(
+        "--parts", default="speed,trl,memory", help="which parts to run: speed, trl, memory"
+    )
+    parser.add_argument("--json", type=Path, help="also write the figures as JSON")
+    args = parser.parse_args()
+    parts = set(args.parts.split(","))
+    from tiny_models import build_tokenizer
+
+    torch.set_num_threads(2)
+    load_before = os.getloadavg()[0]
+    tok = build_tokenizer()
+    figures: dict = {}
+    with tempfile.TemporaryDirectory() as d:
+        model_dir, examples = prepare(args.data, args.n, args.hidden, Path(d), tok)
+        if "speed" in parts:
+            figures["speed"] = throughput(model_dir, examples, tok)
+            print_speed(figures["speed"], args.n, load_before)
+        if "trl" in parts:
+            if reason := trl_missing():
+                print(f"\ntrl rows skipped: {reason}")
+            else:
+                figures["trl"] = versus_trl(model_dir, examples, tok, Path(d), Cfg(), MAX_LEN)
+                print_table(figures["trl"], trl_header(args, model_dir, load_before))
+        if "memory" in parts:
+            figures["memory"] = memory(Path(d), tok)
+            print_memory(figures["memory"])
     if args.json:
-        args.json.write_text(json.dumps({"speed": dict(speed), "memory": dict(mem)}, indent=2))
+        args.json.write_text(json.dumps({k: dict(v) for k, v in figures.items()}, indent=2))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
-"""`train export --gguf`: Falcon conversion (with its KV-head fix), q4_0, the converter pin, bad input.
+"""`train export --gguf`: tensor types per preset, Falcon conversion (with its KV-head fix), q4_0,
+the converter pin, bad input.
 
 The f16 / q8_0 weight comparison on a trained-and-merged Llama is in test_train_run.py.
 """
@@ -53,6 +54,7 @@ def test_falcon_q4_0_has_one_kv_head_and_close_weights(
     assert reader.fields["tokenizer.ggml.eos_token_id"].contents() == 2
     tensors, types = gguf_tensors(out)
     assert types["blk.0.attn_qkv.weight"] == "Q4_0" and types["blk.0.attn_norm.weight"] == "F32"
+    assert "output.weight" not in types and types["token_embd.weight"] == "Q8_0"  # tied, Falcon
     weights = AutoModelForCausalLM.from_pretrained(falcon_copy).state_dict()
     for gguf_name, hf_name in [
         ("blk.1.ffn_up.weight", "transformer.h.1.mlp.dense_h_to_4h.weight"),
@@ -62,6 +64,28 @@ def test_falcon_q4_0_has_one_kv_head_and_close_weights(
         want = weights[hf_name].numpy()
         err = np.abs(tensors[gguf_name] - want).max()
         assert err < 0.2 * np.abs(want).max(), (gguf_name, err)  # 4-bit blocks of 32
+
+
+def test_q4_0_tensor_types_follow_llama_quantize(
+    tmp_path: Path, tiny_llama: Path, gguf_tensors: Callable[..., tuple]
+) -> None:
+    """llama-quantize's Q4_0 mix on tiny_llama (hidden 64): output.weight would be Q6_K, but 256
+    does not divide its rows, so it falls back to Q8_0 as llama.cpp does; the untied token
+    embeddings and every other matrix are Q4_0; norms stay F32. (f16 / q8_0 types: test_train_run.)"""
+    import gguf
+
+    out = tmp_path / "llama.q4_0.gguf"
+    args = ["export", str(tiny_llama), "--out", str(out), "--quant", "q4_0"]
+    result = CliRunner().invoke(app, [*args, "--pre-tokenizer", "default"])
+    assert result.exit_code == 0, result.output
+    _, types = gguf_tensors(out)
+    assert types["output.weight"] == "Q8_0" and types["token_embd.weight"] == "Q4_0"
+    norms = {n for n in types if n.endswith("norm.weight")}
+    assert len(norms) == 5 and {types[n] for n in norms} == {"F32"}
+    matrices = set(types) - norms - {"output.weight", "token_embd.weight"}
+    assert len(matrices) == 14 and {types[n] for n in matrices} == {"Q4_0"}
+    file_type = gguf.GGUFReader(out).fields["general.file_type"].contents()
+    assert file_type == int(gguf.LlamaFileType.MOSTLY_Q4_0)
 
 
 def test_unknown_pre_tokenizer_is_one_clear_line(falcon_copy: Path, tmp_path: Path) -> None:

@@ -288,7 +288,10 @@ def test_export_gguf_matches_the_merged_weights(
     weights = AutoModelForCausalLM.from_pretrained(merged_dir).state_dict()
     tensors, types = gguf_tensors(out)
     assert set(LLAMA_GGUF) <= set(tensors)
-    assert types["blk.0.ffn_down.weight"] == quant.upper()
+    norms = {n for n in types if n.endswith("norm.weight")}
+    assert len(norms) == 5 and {types[n] for n in norms} == {"F32"}
+    # the converter's preset: every matrix, token embeddings and output.weight included
+    assert {types[n] for n in set(types) - norms} == {quant.upper()} and len(types) == 21
     for gguf_name, hf_name in LLAMA_GGUF.items():
         want = weights[hf_name].numpy()
         got = tensors[gguf_name]

