@@ -9,9 +9,10 @@ import typer
 
 from curate.cli_common import err, handle_errors
 from curate.convert import convert as run_convert
-from curate.io.registry import format_names
+from curate.io.registry import format_names, single_turn_formats
 
 FORMAT_HELP = ", ".join(format_names())  # the format registry: names, then aliases
+SINGLE_TURN_HELP = ", ".join(single_turn_formats())
 
 
 def convert_command(
@@ -46,6 +47,17 @@ def convert_command(
             help="Stop with exit 1 at the first malformed record instead of rejecting it.",
         ),
     ] = False,
+    multi_turn: Annotated[
+        str | None,
+        typer.Option(
+            "--multi-turn",
+            help=f"A conversation written to a format without turns ({SINGLE_TURN_HELP}): "
+            "split (default: one record <id>#t<k> per reply, the user turn it answers as "
+            "instruction, the earlier turns as input), first or last (one record of that "
+            "exchange; the whole conversation kept in meta._fields). keep: the only mode, and "
+            "the default, of sharegpt, chatml and record.",
+        ),
+    ] = None,
 ) -> None:
     """Reformat an instruction set. Malformed records go to [bold]<OUTPUT stem>.rejects.jsonl[/] with file:line, field
     and reason; the output is written atomically.
@@ -54,8 +66,17 @@ def convert_command(
     """
     with handle_errors(ValueError):
         result = run_convert(
-            input, str(output), from_format=from_format, to=to, lang=lang, strict=strict
+            input,
+            str(output),
+            from_format=from_format,
+            to=to,
+            lang=lang,
+            strict=strict,
+            multi_turn=multi_turn,
         )
+    turns = result.turns_note()
+    if turns:
+        err.print(turns, markup=False)
     if result.rejected:
         err.print(
             f"{result.converted:,} converted, {result.rejected:,} rejected → {result.rejects_path}",

@@ -2,8 +2,11 @@
 
 A single-turn record uses ``instruction`` / ``input`` / ``output``. A multi-turn conversation
 (ShareGPT, ChatML with a system turn, more than one exchange) keeps ``messages`` whole; its
-``instruction`` and ``output`` are then views of the first user turn and the last assistant turn,
-so that filters can look at every record the same way.
+``instruction`` and ``output`` are then a view of one real exchange (``exchanges``: a reply and
+the user turn it answers; the first one unless ``single_turn`` chose another), never the first
+question beside the last answer, so that filters can look at every record the same way.
+``single_turn`` turns a conversation into single-turn records for a format that has no place
+for one (``curate convert --multi-turn``).
 
 ``meta`` holds everything a format has that the record has no field for (Dolly's ``category``, a
 seed task's ``name``), plus provenance (``source`` = the ``file:line`` it was first read from).
@@ -18,6 +21,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 ROLES = ("system", "user", "assistant")
+MULTI_TURN = ("split", "first", "last", "keep")  # curate convert --multi-turn
+SPLIT_KEY = "split_turn"  # meta of a record split from a conversation: {conversation, turn, of}
 
 
 @dataclass
@@ -38,11 +43,15 @@ class Record:
             return cls(
                 id=id, instruction=messages[0]["content"], output=messages[1]["content"], **kw
             )
-        first_user = next((m["content"] for m in messages if m["role"] == "user"), "")
-        last_reply = next(
-            (m["content"] for m in reversed(messages) if m["role"] == "assistant"), ""
-        )
-        return cls(id=id, instruction=first_user, output=last_reply, messages=messages, **kw)
+        pairs = exchanges(messages)
+        if pairs:  # the first reply and the user turn it answers
+            (u, a) = pairs[0]
+            instruction, output = messages[u]["content"], messages[a]["content"]
+        else:  # no user turn has been answered yet
+            user = [m["content"] for m in messages if m["role"] == "user"]
+            instruction = next((t for t in user if t.strip()), user[0] if user else "")
+            output = ""
+        return cls(id=id, instruction=instruction, output=output, messages=messages, **kw)
 
     def to_messages(self) -> list[dict[str, str]]:
         """The record as a conversation (instruction and input joined into the user turn)."""
@@ -89,6 +98,77 @@ class Record:
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+def exchanges(messages: list[dict[str, str]]) -> list[tuple[int, int]]:
+    """``(user, assistant)`` message indices of every reply that answers a user turn: the last
+    non-blank user turn before it (a reply before any user turn answers nothing and is left out;
+    a blank user turn asks nothing and stays in the history)."""
+    out: list[tuple[int, int]] = []
+    user: int | None = None
+    for i, m in enumerate(messages):
+        if m["role"] == "user" and m["content"].strip():
+            user = i
+        elif m["role"] == "assistant" and user is not None:
+            out.append((user, i))
+    return out
+
+
+def single_turn(rec: Record, mode: str) -> list[Record]:
+    """A conversation as single-turn records, as ``mode`` says (a single-turn record as it is).
+
+    ``split``: one record per reply (ids ``<id>#t<k>``): the user turn it answers as the
+    instruction, every earlier turn rendered as the input (``User: …`` paragraphs), the reply as
+    the output; unanswered user turns at the end make one more record with an empty output, so
+    every turn is in some record. ``first`` / ``last``: one record showing the first / last
+    exchange, the whole conversation kept in ``messages`` (a single-turn writer stores it in
+    ``meta._fields``: reading the file back restores it). ``keep``: unchanged.
+    """
+    if rec.messages is None or mode == "keep":
+        return [rec]
+    if mode not in MULTI_TURN:
+        raise ValueError(f"unknown multi-turn mode {mode!r}; choose one of {', '.join(MULTI_TURN)}")
+    msgs, pairs = rec.messages, exchanges(rec.messages)
+    if mode in ("first", "last"):
+        if not pairs:
+            return [rec]
+        u, a = pairs[0] if mode == "first" else pairs[-1]
+        out = Record(rec.id, msgs[u]["content"], rec.input, msgs[a]["content"], msgs, rec.lang)
+        out.meta = dict(rec.meta)
+        return [out]
+    return _split(rec, msgs, pairs)
+
+
+def _split(rec: Record, msgs: list[dict[str, str]], pairs: list[tuple[int, int]]) -> list[Record]:
+    turns: list[tuple[int, int | None]] = list(pairs)
+    rest = range(pairs[-1][1] + 1 if pairs else 0, len(msgs))
+    asked = [j for j in rest if msgs[j]["role"] == "user" and msgs[j]["content"].strip()]
+    if asked:  # the conversation ends with a question nobody answered: a record without output
+        turns.append((asked[-1], None))
+    if not turns:  # no user turn at all (never read from a file): nothing to pair
+        return [rec]
+    out = []
+    for k, (u, a) in enumerate(turns, 1):
+        history = [m for j, m in enumerate(msgs[: len(msgs) if a is None else a]) if j != u]
+        meta = {**rec.meta, SPLIT_KEY: {"conversation": rec.id, "turn": k, "of": len(turns)}}
+        reply = "" if a is None else msgs[a]["content"]
+        out.append(
+            Record(
+                f"{rec.id}#t{k}", msgs[u]["content"], render_history(rec.input, history), reply,
+                lang=rec.lang, meta=meta,
+            )
+        )  # fmt: skip
+    if not asked and rest:  # only system turns after the last reply: kept in its meta
+        out[-1].meta["trailing_turns"] = [dict(msgs[j]) for j in rest]
+    return out
+
+
+def render_history(input: str, history: list[dict[str, str]]) -> str:
+    """The turns before a reply as text: ``Role: content`` paragraphs (after the record's own
+    input, if it has one)."""
+    parts = [input] if input else []
+    parts += [f"{m['role'].capitalize()}: {m['content']}" for m in history]
+    return "\n\n".join(parts)
 
 
 class _NotPlain(Exception):

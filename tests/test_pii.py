@@ -171,7 +171,7 @@ def test_redact_mode_redacts_every_turn_of_a_conversation_and_its_views() -> Non
         "I will write to <EMAIL>.",
     ]
     assert rec.instruction == "My IP is <IP_ADDRESS>, fix my router"
-    assert rec.output == "I will write to <EMAIL>."
+    assert rec.output == "Sure."  # the views are the first exchange (issue 10: a real pair)
     assert [(r["field"], r["kind"]) for r in rec.meta["redacted"]] == [
         ("messages[1]", "ipv4"),
         ("messages[3]", "email"),
@@ -315,7 +315,7 @@ def test_redact_mode_through_the_cli(with_pii: list[Path], tmp_path: Path, worke
     chat = by_id["chat-1"]
     assert chat["messages"][0]["content"].startswith("Here is my card <CREDIT_CARD>, book")
     assert chat["messages"][3]["content"] == "The ticket is on its way to <EMAIL> now."
-    assert chat["output"] == "The ticket is on its way to <EMAIL> now."
+    assert chat["output"] == chat["messages"][1]["content"]  # the first exchange's reply
     assert "jane.doe" not in json.dumps(kept) and "650-636" not in json.dumps(kept)
     french = [r for r in _rejected(out) if r["id"] == "french-1"]
     assert french[0]["reject"]["reason"] == "lang-mismatch:fr"

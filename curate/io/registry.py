@@ -40,6 +40,7 @@ class FormatSpec:
     help: str = ""
     write_rows: Callable[[Iterable[Record]], Iterator[dict[str, Any]]] | None = None  # … or grouped
     priority: int = 0  # detection: higher is tried first (a seed task also has an "instruction")
+    conversations: bool = False  # holds a multi-turn conversation whole (else: --multi-turn)
 
 
 # fmt: off
@@ -47,9 +48,9 @@ FORMATS: dict[str, FormatSpec] = {f.name: f for f in [
     FormatSpec("alpaca", read_alpaca, write_alpaca, lambda d: "instruction" in d, ("bactrian", "bactrian-x"), "instruction, input, output (Bactrian-X: + id)"),
     FormatSpec("dolly", read_dolly, write_dolly, lambda d: "response" in d or "context" in d, (), "instruction, context, response, category", priority=1),
     FormatSpec("seed", read_seed, None, lambda d: "instances" in d, ("self-instruct",), "self-instruct seed tasks: instruction, instances[{input, output}]", write_rows=write_seed_rows, priority=4),
-    FormatSpec("sharegpt", read_sharegpt, write_sharegpt, lambda d: "conversations" in d, (), "conversations[{from, value}]", priority=3),
-    FormatSpec("chatml", read_chatml, write_chatml, lambda d: "messages" in d and "instruction" not in d, ("openai", "messages"), "messages[{role, content}]", priority=2),
-    FormatSpec("record", read_alpaca, write_record, None, ("jsonl",), "this tool's lossless Record rows"),
+    FormatSpec("sharegpt", read_sharegpt, write_sharegpt, lambda d: "conversations" in d, (), "conversations[{from, value}]", priority=3, conversations=True),
+    FormatSpec("chatml", read_chatml, write_chatml, lambda d: "messages" in d and "instruction" not in d, ("openai", "messages"), "messages[{role, content}]", priority=2, conversations=True),
+    FormatSpec("record", read_alpaca, write_record, None, ("jsonl",), "this tool's lossless Record rows", conversations=True),
 ]}
 # fmt: on
 
@@ -69,6 +70,11 @@ def canonical_shape(name: str) -> str:
 
 def get_format(name: str) -> FormatSpec:
     return FORMATS[canonical_shape(name)]
+
+
+def single_turn_formats() -> list[str]:
+    """The formats without a place for a conversation (and their aliases), for help texts."""
+    return [n for n in format_names() if not get_format(n).conversations]
 
 
 def detect_shape(data: dict[str, Any]) -> str | None:
