@@ -298,3 +298,13 @@ def test_a_state_file_with_wrong_types_is_one_line(tmp_path: Path, state: object
     (tmp_path / "state.json").write_text(json.dumps(state))
     with pytest.raises(RunDirError, match=r"state\.json: unreadable resume state"):
         load_state(tmp_path)
+
+
+def test_convert_lang_must_be_a_known_code(tmp_path: Path) -> None:
+    src = _english(tmp_path / "data.jsonl")
+    result = runner.invoke(
+        app, ["convert", str(src), str(tmp_path / "o.jsonl"), "--lang", "english"]
+    )
+    line = _error_line(result)
+    assert "--lang: unknown language code 'english'" in line and "did you mean en?" in line
+    assert not (tmp_path / "o.jsonl").exists()
