@@ -23,6 +23,7 @@ EXIT_CODES: dict[tuple[str, str], int] = {
     ("curate.io.errors", "StrictError"): 1,
     ("curate.backends.base", "BackendError"): 1,
     ("curate.generate.state", "RunDirError"): 1,
+    ("curate.rundir", "OutputDirError"): 1,
     ("train.data", "DataError"): 1,
     ("train.recipe", "RunError"): 1,
     ("train.adapter", "AdapterError"): 1,

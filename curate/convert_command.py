@@ -10,6 +10,7 @@ import typer
 from curate.cli_common import err, handle_errors
 from curate.convert import convert as run_convert
 from curate.io.registry import format_names, single_turn_formats
+from curate.text import check_lang
 
 FORMAT_HELP = ", ".join(format_names())  # the format registry: names, then aliases
 SINGLE_TURN_HELP = ", ".join(single_turn_formats())
@@ -65,6 +66,9 @@ def convert_command(
     Example: [bold]curate convert data/samples/dolly.jsonl out/dolly.sharegpt.json --to sharegpt[/]
     """
     with handle_errors(ValueError):
+        problem = check_lang(lang) if lang else None
+        if problem:
+            raise ValueError(f"--lang: {problem}")
         result = run_convert(
             input,
             str(output),

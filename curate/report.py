@@ -42,12 +42,19 @@ def _summary(stats: dict[str, Any]) -> list[str]:
         "",
         f"- time outside the stages: {_outside(stats)}",
         f"- stages, in order: {' → '.join(stats['order']) or '(none)'}",
-        f"- expected language: {stats.get('lang') or '(none: language mismatches are not rejected)'}",
+        f"- expected language: {_lang(stats)}",
         f"- toxicity model: {stats.get('toxicity_model') or '(none)'}",
         "- files: `kept.jsonl`, `rejected.jsonl` (each with `reject.stage/reason/evidence`), "
         "`stats.json`, `config.yaml` (rerun with `--config config.yaml`)",
         "",
     ]
+
+
+def _lang(stats: dict[str, Any]) -> str:
+    if not stats.get("lang"):
+        return "(none: language mismatches are not rejected)"
+    origin = stats.get("lang_from")
+    return f"{stats['lang']} (from {origin}; --lang sets another)" if origin else stats["lang"]
 
 
 def _outside(stats: dict[str, Any]) -> str:

@@ -157,3 +157,64 @@ def _iso3_to_iso1() -> dict[str, str]:
         lang.iso_code_639_3.name.lower(): lang.iso_code_639_1.name.lower()
         for lang in Language.all()
     }
+
+
+def _codes(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# The languages of Bactrian-X (MBZUAI/Bactrian-X), which names each file and hub config after its
+# language: es.json, zh.json … A file name is taken as a language only when its stem is one of them.
+BACTRIAN_X_CODES = _codes(
+    "af ar az bn cs de en es et fa fi fr gl gu he hi hr id it ja ka kk km ko lt lv mk ml mn mr "
+    "my ne nl pl ps pt ro ru si sl sv sw ta te th tl tr uk ur vi xh zh"
+)
+# …unless the stem is also an everyday English word or a usual file name: my.jsonl, it.json,
+# he.json, hi.jsonl, id.jsonl are someone's data, not Burmese, Italian, Hebrew, Hindi or
+# Indonesian. (Stems such as no, dev, all, out, set are not Bactrian-X codes in the first place.)
+# A run in one of these languages says so with --lang.
+WORD_STEMS = _codes("he hi id it my")
+
+# The codes the language stage's detectors can answer (py3langid's model), for checking --lang.
+_DETECTABLE = _codes(
+    "ace af am an ar ary arz as az ba bcl be bg bn br bs ca crh cs cy da de dz el en eo es et eu "
+    "ext fa fi fo fr fuv fy ga gcf gcr gd gl gom grc gu gug guw ha hbo he hi hr ht hu hy id ig is "
+    "it ja jv ka kab kik kk km kn ko ku ky la lb lg lij ln lo lt ltg lv mg mk ml mn mr ms mt my "
+    "ne nl nn no nso oc om or pa pcm pl ps pt qu ro ru rw sa sdh se si sk sl sn so sq sr st sv sw "
+    "ta te tg th tk tl tr tt ug uk ur uz uzs vec vi vo wa wuu xh yo yue zh zu"
+)
+
+
+def lang_from_name(stem: str, *, words_allowed: bool = False) -> str | None:
+    """The language a name stands for (``es`` → ``es``, ``pt_BR`` → ``pt_BR``), or None when the
+    name is not a Bactrian-X code, or is one that is also a common word (``my``, ``it``) unless
+    ``words_allowed`` (a hub dataset's config names its subset on purpose)."""
+    base, sep, region = stem.replace("-", "_").partition("_")
+    if base not in BACTRIAN_X_CODES or (base in WORD_STEMS and not words_allowed):
+        return None
+    if sep and not (region.isascii() and region.isalpha() and 2 <= len(region) <= 4):
+        return None
+    return stem
+
+
+def check_lang(code: str) -> str | None:
+    """None when ``code`` is a language the filters know (``es``, ``pt-BR``, ``spa``); otherwise
+    the reason, with a suggestion (``english`` → ``did you mean en?``)."""
+    base = _LANG_SEP.split(code.strip(), maxsplit=1)[0].lower()
+    if base in _DETECTABLE or base in BACTRIAN_X_CODES or base in _iso3_to_iso1():
+        return None
+    hint = _names_to_codes().get(code.strip().lower())
+    if hint is None:
+        import difflib
+
+        close = difflib.get_close_matches(base, sorted(_DETECTABLE), n=1)
+        hint = close[0] if close else None
+    suggestion = f"; did you mean {hint}?" if hint else ""
+    return f"unknown language code {code!r} (an ISO 639-1 code such as en, es, zh){suggestion}"
+
+
+@lru_cache(maxsize=1)
+def _names_to_codes() -> dict[str, str]:
+    from lingua import Language
+
+    return {lang.name.lower(): lang.iso_code_639_1.name.lower() for lang in Language.all()}

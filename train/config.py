@@ -114,6 +114,11 @@ class TrainConfig:
         list, "Extra loggers for transformers (tensorboard, wandb…); default none.", sep=","
     )
     resume: bool = _f(False, "Continue from the last checkpoint in output_dir/checkpoints.")
+    overwrite: bool = _f(
+        False,
+        "Start afresh in an output_dir that holds an earlier run (its checkpoints and"
+        " metrics.jsonl are deleted); without it such a run is refused.",
+    )
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -172,7 +172,7 @@ def stop_message(error: NonFinite, checkpoints: Path) -> str:
         line += f" {', '.join(rejected)} {verb} it: moved to {checkpoints.parent / REJECTED}."
     good = last_good_checkpoint(checkpoints)
     if good is None:
-        return line + " No checkpoint passed the check: lower lr and start again"
+        return line + " No checkpoint passed the check: lower lr and start again (--overwrite true)"
     loss = json.loads((good / VALIDATED).read_text(encoding="utf-8"))["probe_loss"]
     return (
         line + f" Last good checkpoint: {good} (finite weights, probe loss {loss:.4g});"

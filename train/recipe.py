@@ -109,9 +109,7 @@ def prepare_output(cfg: TrainConfig, out: Path, console: Console) -> Path | None
     if cfg.resume and resume_from is None:
         console.print(f"resume: no good checkpoint in {out / 'checkpoints'}; starting from step 0")
     stale = sorted((out / "checkpoints").glob("checkpoint-*")) if resume_from is None else []
-    if (
-        stale
-    ):  # a fresh run must not leave an earlier run's checkpoints for a later resume to pick up
+    if stale:  # a fresh run must not leave an earlier run's checkpoints for a resume to pick up
         console.print(
             f"note: removing {len(stale)} checkpoints of an earlier run (resume: true continues one)"
         )
@@ -129,10 +127,34 @@ def prepare_output(cfg: TrainConfig, out: Path, console: Console) -> Path | None
     return resume_from
 
 
+def check_output(cfg: TrainConfig, out: Path) -> None:
+    """An output_dir holding an earlier run (checkpoints, metrics.jsonl) is continued with resume
+    or replaced with overwrite, never deleted unasked."""
+    if out.exists() and not out.is_dir():
+        raise RunError(f"output_dir {out}: exists and is not a directory; choose another")
+    if cfg.resume or cfg.overwrite or not out.is_dir():
+        return
+    earlier = [
+        name
+        for name, present in (
+            ("checkpoints", any((out / "checkpoints").glob("checkpoint-*"))),
+            (METRICS, (out / METRICS).exists()),
+            ("adapter", (out / "adapter").exists()),
+        )
+        if present
+    ]
+    if earlier:
+        raise RunError(
+            f"output_dir {out}: holds an earlier run ({', '.join(earlier)}); continue it with "
+            "--resume true, replace it with --overwrite true, or choose another output_dir"
+        )
+
+
 def setup(cfg: TrainConfig, console: Console) -> Prepared:
     """Everything that can fail on bad input, before any weights load."""
-    check_base_model(cfg.base_model)
     out = Path(cfg.output_dir)
+    check_output(cfg, out)
+    check_base_model(cfg.base_model)
     resume_from = prepare_output(cfg, out, console)
     try:
         tokenizer = load_tokenizer(cfg.base_model)

@@ -13,6 +13,7 @@ from typing import Annotated, Any
 
 import typer
 
+from curate import rundir
 from curate.cli_common import err, handle_errors
 from curate.config import ConfigError, ConfigSpec, Flag, Origins
 from curate.config.cli import config_command, parse
@@ -66,6 +67,14 @@ def filter_command(
         str | None, typer.Option("--skip", help="Skip these stages (comma-separated).")
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars.")] = False,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Write into an --out that holds another run's or other files (their outputs"
+            " are replaced).",
+        ),
+    ] = False,
 ) -> None:
     """Audit an instruction set: dedup (exact + MinHash), quality, language, decontamination and
     toxicity. Writes [bold]kept.jsonl[/], [bold]rejected.jsonl[/] (every drop with its reason and
@@ -75,9 +84,11 @@ def filter_command(
     """
     from curate.filters.pipeline import run_filter  # numpy, MinHash, plots: only when it runs
 
-    with handle_errors(ValueError):  # ValueError: an unknown --to format, a value a stage refused
+    with handle_errors(ValueError):  # ValueError: a value a stage refused
         cfg = prepare(cfg, origins, inputs, _split(only), _split(skip))
-        result = run_filter(inputs, out, cfg, progress=not quiet and sys.stderr.isatty())
+        check_inputs_outside(inputs, out)
+        with rundir.claim(out, "filter", overwrite=overwrite, keep=_local(inputs)):
+            result = run_filter(inputs, out, cfg, progress=not quiet and sys.stderr.isatty())
     err.print(summary_line(result.stats, result.report_path), markup=False)
 
 
@@ -139,6 +150,21 @@ def check_paths(inputs: list[str], cfg: FilterConfig) -> None:
                 raise ConfigError(f"{option}: {e}") from None
 
 
+def _local(inputs: list[str]) -> list[Path]:
+    return [Path(p) for p in inputs if Path(p).exists()]
+
+
+def check_inputs_outside(inputs: list[str], out: Path) -> None:
+    """An input that is one of the files this run writes or removes in --out (``curate filter
+    out/kept.jsonl --out out``) would be lost: refused."""
+    for path in _local(inputs):
+        if path.resolve().parent == out.resolve() and rundir.owned(path.name, "filter"):
+            raise ConfigError(
+                f"INPUT {path}: is an output of this run (--out {out}); copy it elsewhere or "
+                "choose another --out"
+            )
+
+
 def _eval_sets(cfg: FilterConfig) -> list[str]:
     return list(getattr(cfg.decontam, "eval_sets", []) or []) if cfg.decontam.enabled else []
 
@@ -153,7 +179,8 @@ def summary_line(stats: dict[str, Any], report: Path) -> str:
     """`7,673 records → 6,102 kept, 1,571 rejected (near-duplicate 1,291, …) → DIR/report.md`"""
     reasons = ", ".join(f"{reason} {n:,}" for reason, n in stats["rejected_by_reason"].items())
     detail = f" ({reasons})" if reasons else ""
+    lang = f" (lang {stats['lang']} from {stats['lang_from']})" if stats.get("lang_from") else ""
     return (
         f"{stats['input']:,} records → {stats['kept']:,} kept, {stats['rejected']:,} rejected{detail}"
-        f" in {stats['wall_seconds']:.1f} s → {report}"
+        f" in {stats['wall_seconds']:.1f} s{lang} → {report}"
     )

@@ -18,7 +18,8 @@ from typing import Any
 from curate.config import ConfigError, build, dump, from_yaml, option
 from curate.config import set_value as set_value  # re-exported: the one checked setter
 from curate.filters.registry import STAGES as REGISTRY
-from curate.io import lang_from_path
+from curate.io import lang_from_path, resolve_output
+from curate.text import check_lang
 
 DEFAULT_ORDER = list(REGISTRY)  # the registry's order: cheap first, costly last (registry.py)
 STAGES = tuple(DEFAULT_ORDER)
@@ -125,6 +126,25 @@ def check_config(cfg: FilterConfig, where: str) -> None:
                 raise ConfigError(f"{where}: {section_of(stage)}: {message}") from None
     if cfg.chunk_size < 1:
         raise ConfigError(f"{where}: chunk_size: expected at least 1, got {cfg.chunk_size}")
+    for key, value in (
+        ("lang", cfg.lang),
+        ("language.lang", cfg.language.lang),
+        ("near_dedup.lang", getattr(cfg.near_dedup, "lang", None)),
+    ):
+        problem = check_lang(value) if value else None
+        if problem:
+            raise ConfigError(f"{where}: {key}: {problem}")
+    if cfg.to:
+        try:
+            resolve_output(kept_name(cfg.to), cfg.to)
+        except ValueError as e:
+            raise ConfigError(f"{where}: to: {e}") from None
+
+
+def kept_name(to: str) -> str:
+    """The file --to writes beside kept.jsonl: kept.parquet, kept.alpaca.json …"""
+    key = to.lower()
+    return f"kept.{key}" if key in ("jsonl", "json", "parquet", "csv") else f"kept.{key}.json"
 
 
 def apply_selection(cfg: FilterConfig, only: list[str] | None, skip: list[str] | None) -> None:
@@ -148,6 +168,8 @@ def resolved(cfg: FilterConfig, inputs: list[str]) -> FilterConfig:
     out = copy.deepcopy(cfg)
     if out.lang is None and inputs:
         out.lang = lang_from_path(inputs[0])
+        if out.lang is not None:  # said in the summary line and report.md (not a config key)
+            out.lang_from = f"the file name {Path(inputs[0].partition(':')[0]).name}"
     for section in (out.language, out.near_dedup):
         if hasattr(section, "lang") and section.lang is None:
             section.lang = out.lang

@@ -18,7 +18,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from curate.filters.config import FilterConfig, dump_config, resolved
+from curate.filters.config import FilterConfig, dump_config, kept_name, resolved
 from curate.filters.parallel import WorkerPool
 from curate.filters.registry import STAGES
 from curate.filters.runner import Run
@@ -146,11 +146,6 @@ def record_row(rec: Record) -> dict[str, Any]:
     return row
 
 
-def kept_name(to: str) -> str:
-    key = to.lower()
-    return f"kept.{key}" if key in ("jsonl", "json", "parquet", "csv") else f"kept.{key}.json"
-
-
 def _kept_records(path: Path) -> Iterator[Record]:
     for item in read_records(str(path), "record"):
         if isinstance(item, Record):
@@ -170,6 +165,8 @@ def _finish(
     figures["records_per_s"] = round(stats.inputs / wall, 1) if wall > 0 else None
     figures["workers"] = cfg.workers
     figures["lang"] = cfg.lang
+    if getattr(cfg, "lang_from", None):
+        figures["lang_from"] = cfg.lang_from
     tox = meters.get("toxicity")
     figures["toxicity_model"] = tox.summary.get("model") if tox else "skipped"
     with AtomicFile(out / "config.yaml") as f:

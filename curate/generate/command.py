@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
+from curate import rundir
 from curate.backends import registry
 from curate.backends.base import BackendError
 from curate.cli_common import err, explain, handle_errors
@@ -44,6 +46,14 @@ def generate_command(
         typer.Option("--out", help="Run directory (created; rerun the same command to resume)."),
     ],
     cfg: GenerateConfig,
+    overwrite: Annotated[
+        bool,
+        typer.Option(
+            "--overwrite",
+            help="Write into an --out that holds another command's or other files (their"
+            " outputs are replaced); a generate run dir is resumed either way.",
+        ),
+    ] = False,
 ) -> None:
     """Grow an instruction set from seed tasks with a local model (Self-Instruct, or Alpaca's 20-at-once).
 
@@ -59,7 +69,8 @@ def generate_command(
 
     progress = RichProgress(err)
     with handle_errors(cleanup=progress.close, message=lambda e: _message(e, out)):
-        result = run_generate(cfg, out, open_backend, progress)
+        hold = partial(rundir.claim, out, "generate", overwrite=overwrite)
+        result = run_generate(cfg, out, open_backend, progress, hold=hold)
     progress.close()
     _summary(err, result)
 

@@ -7,6 +7,7 @@ import json
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,24 @@ def run_generate(
     out: Path,
     make_backend: Callable[[GenerateConfig], Backend],
     listener: Listener | None = None,
+    hold: Callable[[], AbstractContextManager[Any]] = nullcontext,
 ) -> GenerateResult:
+    """Run rounds into ``out`` until a stop reason; ``hold()`` is held around every write to
+    ``out`` (the CLI's: curate.rundir.claim, the directory's marker and lock)."""
     listener = listener or Listener()
     seeds, seed_rejects = load_seeds(cfg.seeds)  # a bad --seeds fails before DIR is touched
+    with hold():
+        return _run(cfg, out, make_backend, listener, seeds, seed_rejects)
+
+
+def _run(
+    cfg: GenerateConfig,
+    out: Path,
+    make_backend: Callable[[GenerateConfig], Backend],
+    listener: Listener,
+    seeds: list,
+    seed_rejects: int,
+) -> GenerateResult:
     state, recovery = start_or_resume(out, cfg.identity())
     counters = state.counters or new_counters()
     with AtomicFile(out / "config.yaml") as f:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curate.generate.state import read_log
+from curate.generate.state import records_of_log
 from curate.io import InputError, Reject, read_records
 from curate.records import Record
 
@@ -43,4 +43,4 @@ def load_pool(path: Path) -> list[Record]:
     """The machine instructions accepted by earlier rounds (instructions.jsonl)."""
     if not path.exists():
         return []
-    return [Record(**row) for row in read_log(path)]
+    return list(records_of_log(path))

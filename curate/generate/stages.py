@@ -14,7 +14,7 @@ from curate.filters.config import STAGES, ConfigError, load_config
 from curate.filters.pipeline import make_stage
 from curate.filters.stage import Stage, StageContext
 from curate.generate.config import GenerateConfig
-from curate.generate.state import read_log
+from curate.generate.state import records_of_log
 from curate.records import Record
 
 
@@ -32,4 +32,4 @@ def make_stages(cfg: GenerateConfig, kept: list[Record]) -> tuple[Any, list[Stag
 def load_kept(records_path: Path) -> list[Record]:
     if not records_path.exists():
         return []
-    return [Record(**row) for row in read_log(records_path)]
+    return list(records_of_log(records_path))

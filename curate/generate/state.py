@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from curate.io import AtomicFile
+from curate.records import Record
 
 LOGS = ("records.jsonl", "rejected.jsonl", "instructions.jsonl")
 STATE = "state.json"
@@ -69,16 +70,44 @@ def load_state(out: Path) -> RunState | None:
         return None
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(data, dict):
+            raise TypeError(f"expected a JSON object, got {type(data).__name__}")
         state = RunState(**data)
-    except (ValueError, TypeError) as e:
+        _check_types(state)
+    except (OSError, ValueError, TypeError, RecursionError) as e:
         raise RunDirError(
-            f"{path}: unreadable resume state ({e}); start again with a new --out"
+            f"{path}: unreadable resume state ({e}); restore it from a backup, or start again "
+            "with a new --out"
         ) from None
     if state.version != STATE_VERSION:
         raise RunDirError(
             f"{path}: state version {state.version}, expected {STATE_VERSION}; use a new --out"
         )
     return state
+
+
+def _check_types(state: RunState) -> None:
+    """Every field of a loaded state the type the loop relies on; TypeError names the first not."""
+
+    def counts(value: Any) -> bool:
+        return isinstance(value, dict) and all(
+            isinstance(k, str) and type(v) is int and v >= 0 for k, v in value.items()
+        )
+
+    for key, ok in (
+        ("version", type(state.version) is int),
+        ("rounds_done", type(state.rounds_done) is int and state.rounds_done >= 0),
+        ("sizes", counts(state.sizes)),
+        ("lines", counts(state.lines)),
+        ("counters", isinstance(state.counters, dict)),
+        ("identity", isinstance(state.identity, dict)),
+    ):
+        if not ok:
+            raise TypeError(f"{key}: wrong type or value {getattr(state, key)!r}")
+    if state.counters and not all(
+        type(state.counters.get(k)) is int for k in ("rounds", "kept", "rejected")
+    ):
+        raise TypeError("counters: rounds, kept and rejected must be integers")
 
 
 def save_state(out: Path, state: RunState) -> None:
@@ -150,7 +179,35 @@ def read_log(path: Path) -> Iterator[dict[str, Any]]:
                 raise RunDirError(
                     f"{path}:{n}: partial line inside the committed part; choose a new --out"
                 )
-            yield json.loads(line)
+            try:
+                row = json.loads(line)
+            except (ValueError, RecursionError) as e:
+                raise RunDirError(
+                    f"{path}:{n}: damaged line in the committed part ({e}); restore the file "
+                    "from a backup, or start again with a new --out"
+                ) from None
+            if not isinstance(row, dict):
+                raise RunDirError(
+                    f"{path}:{n}: expected a JSON object, got {type(row).__name__}; restore the "
+                    "file from a backup, or start again with a new --out"
+                )
+            yield row
+
+
+def records_of_log(path: Path) -> Iterator[Record]:
+    """The Records of a committed log (records.jsonl, instructions.jsonl); a row that is not one
+    is a RunDirError naming file:line."""
+    for n, row in enumerate(read_log(path), 1):
+        try:
+            rec = Record(**row)
+            if not isinstance(rec.id, str) or not isinstance(rec.instruction, str):
+                raise TypeError("id and instruction must be strings")
+        except TypeError as e:
+            raise RunDirError(
+                f"{path}:{n}: not a record ({e}); restore the file from a backup, or start "
+                "again with a new --out"
+            ) from None
+        yield rec
 
 
 class Logs:

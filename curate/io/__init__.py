@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from curate.io.registry import FORMATS, canonical_shape, detect_shape
 from curate.io.sources import Row, container_of, iter_rows
 from curate.io.writers import AtomicFile, resolve_output, write_jsonl_atomic, write_records
 from curate.records import Record
+from curate.text import lang_from_name
 
 __all__ = [
     "AtomicFile",
@@ -28,17 +28,14 @@ __all__ = [
     "write_records",
 ]
 
-# A Bactrian-X style file is named after its language: es.json, zh.jsonl, pt_BR.json
-_LANG_STEM = re.compile(r"^[a-z]{2,3}([_-][A-Za-z]{2,4})?$")
-
 
 def lang_from_path(path: str) -> str | None:
-    """The language a file is named after (``es.json`` → ``es``), or a hub id's ``:config``."""
+    """The language a file is named after (``es.json`` → ``es``), or a hub id's ``:config``;
+    only a Bactrian-X language code counts, and for a file not one that is also a common word
+    (``my.jsonl`` is not Burmese): see curate.text.lang_from_name."""
     if container_of(path) == "hub":
-        config = path.partition(":")[2]
-        return config if _LANG_STEM.match(config) else None
-    stem = Path(path).stem
-    return stem if _LANG_STEM.match(stem) else None
+        return lang_from_name(path.partition(":")[2], words_allowed=True)
+    return lang_from_name(Path(path).stem)
 
 
 def read_records(
