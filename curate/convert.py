@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from curate.io import AtomicFile, Reject, read_records, resolve_output, write_records
+from curate.jsonout import dumps
 from curate.records import Record
 
 
@@ -41,7 +41,7 @@ def convert(
         nonlocal n_rejected
         for item in read_records(input, from_format, lang=lang, strict=strict):
             if isinstance(item, Reject):
-                rejects.file.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+                rejects.write(dumps(item.to_dict(), ensure_ascii=False) + "\n")
                 n_rejected += 1
             else:
                 yield item
