@@ -357,3 +357,20 @@ def test_parquet_input_with_nan(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     meta = _strict(out.read_text().splitlines()[0])["meta"]
     assert meta["score"] is None and meta[NOTE_KEY] == ["score"]
+
+
+@pytest.mark.parametrize("in_the_way", ["file-parent", "directory"])
+def test_train_export_output_in_the_way(tmp_path: Path, in_the_way: str) -> None:
+    from train.cli import app as train_app
+
+    model = tmp_path / "merged"
+    model.mkdir()
+    (model / "config.json").write_text('{"model_type": "llama"}')
+    if in_the_way == "file-parent":
+        (tmp_path / "afile").write_text("")
+        out, needle = tmp_path / "afile" / "m.gguf", "Not a directory"
+    else:
+        out, needle = tmp_path / "m.gguf", "Is a directory"
+        out.mkdir()
+    result = runner.invoke(train_app, ["export", str(model), "--out", str(out)])
+    _one_line(result, needle)
