@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from curate.cli_common import VersionOption
+from curate.cli_common import VersionOption, ignore_file_size_signal
 from curate.config.cli import ConfigCommand
 from curate.convert_command import convert_command
 from curate.filters.command import filter_command
@@ -25,6 +25,7 @@ def main(
     version: VersionOption = False,
 ) -> None:
     """Grow ([bold]generate[/]), audit ([bold]filter[/]) and reformat ([bold]convert[/]) instruction data."""
+    ignore_file_size_signal()
 
 
 # every command lives in its own module: one import + one registration line each

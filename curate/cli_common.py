@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
+import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, NoReturn
@@ -29,6 +33,27 @@ EXIT_CODES: dict[tuple[str, str], int] = {
     ("train.adapter", "AdapterError"): 1,
     ("train.export", "ExportError"): 1,
     ("builtins", "KeyboardInterrupt"): 130,
+    # a fault of the machine (permission, a full disk, a file-size limit, a directory where a
+    # file goes): one line naming the path and what to do, never a traceback
+    ("builtins", "OSError"): 1,
+}
+
+# what to do, by errno; the path and the system's own words come from the error itself
+OS_HINTS: dict[int, str] = {
+    errno.EACCES: "check its permissions, or write somewhere else",
+    errno.EPERM: "check its permissions, or write somewhere else",
+    errno.EROFS: "the file system is read-only: write somewhere else",
+    errno.EISDIR: "a directory is there: give a file path",
+    errno.ENOTDIR: "a file is there where a directory is needed: choose another path",
+    errno.EEXIST: "something is already there (a file where a directory is needed?)",
+    errno.ENOENT: "check the path",
+    errno.ENOSPC: "the disk is full: free space or write somewhere else, then rerun",
+    errno.EDQUOT: "the disk quota is used up: free space or write somewhere else, then rerun",
+    errno.EFBIG: "the file hit the file-size limit (ulimit -f): raise it or split the output",
+    errno.ENAMETOOLONG: "choose a shorter name",
+    errno.ELOOP: "a symbolic link loop: fix the link",
+    errno.EMFILE: "too many open files: raise the limit (ulimit -n)",
+    errno.EIO: "an I/O error from the device: check the disk",
 }
 USAGE_EXIT_CODE = 2  # a bad command line (click's convention)
 
@@ -62,7 +87,26 @@ def click_error(error: BaseException, *names: str) -> bool:
 def explain(error: BaseException) -> str:
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"
+    if isinstance(error, OSError) and error.errno is not None:
+        return os_error_line(error)
     return str(error).strip() or type(error).__name__
+
+
+def os_error_line(error: OSError) -> str:
+    """``PATH: strerror; what to do`` (``PATH → PATH2`` for a rename)."""
+    where = [str(f) for f in (error.filename, error.filename2) if f is not None]
+    what = error.strerror or os.strerror(error.errno or 0)
+    line = f"{' → '.join(where)}: {what}" if where else what
+    hint = OS_HINTS.get(error.errno or 0)
+    return f"{line}; {hint}" if hint else line
+
+
+def ignore_file_size_signal() -> None:
+    """Past ``ulimit -f`` the kernel kills the process with SIGXFSZ (no message, half an output):
+    ignored, the write fails with EFBIG instead, which becomes one error line."""
+    sigxfsz = getattr(signal, "SIGXFSZ", None)
+    if sigxfsz is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(sigxfsz, signal.SIG_IGN)
 
 
 @contextmanager

@@ -8,13 +8,13 @@ default) one record per reply, ``first`` / ``last`` one exchange with the conver
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from curate.io import AtomicFile, Reject, read_records, resolve_output, write_records
 from curate.io.registry import get_format, single_turn_formats
+from curate.jsonout import dumps
 from curate.records import MULTI_TURN, Record, single_turn
 
 
@@ -87,7 +87,7 @@ def convert(
         nonlocal n_rejected, n_conversations, n_from_conversations
         for item in read_records(input, from_format, lang=lang, strict=strict):
             if isinstance(item, Reject):
-                rejects.file.write(json.dumps(item.to_dict(), ensure_ascii=False) + "\n")
+                rejects.write(dumps(item.to_dict(), ensure_ascii=False) + "\n")
                 n_rejected += 1
             elif item.messages is None:
                 yield item

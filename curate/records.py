@@ -15,10 +15,11 @@ Writers put ``meta`` back so a round trip through any format loses nothing.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from curate.jsonout import dumps
 
 ROLES = ("system", "user", "assistant")
 MULTI_TURN = ("split", "first", "last", "keep")  # curate convert --multi-turn
@@ -97,7 +98,7 @@ class Record:
             return d
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        return dumps(self.to_dict(), ensure_ascii=False)
 
 
 def exchanges(messages: list[dict[str, str]]) -> list[tuple[int, int]]:

@@ -123,10 +123,7 @@ def claim(
     """Hold ``out`` for one run of ``command``: checked, locked, cleaned, marked (module docstring).
     ``keep``: paths never removed (the run's own inputs)."""
     check(out, command, overwrite)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as e:
-        raise OutputDirError(f"--out {out}: cannot create it ({e.strerror or e})") from None
+    out.mkdir(parents=True, exist_ok=True)  # an OSError names the path (cli_common.handle_errors)
     with _lock(out):
         check(out, command, overwrite)  # again: another run may have taken it meanwhile
         marker = _marker_or_none(out)

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from curate.backends.base import missing_model_dir
 from train.config import TrainConfig, load_config
 from train.model import DTYPES, compute_dtype, load_base, load_tokenizer
 
@@ -85,6 +86,16 @@ def adapter_config(directory: str | Path) -> TrainConfig:
     return load_config(path)
 
 
+def base_of(cfg: TrainConfig, base: str | None) -> str:
+    """The base to load (``--base``, else the one trained on), refused in one line when it is
+    meant as a local directory that is not there."""
+    name = base or cfg.base_model
+    if missing_model_dir(name):
+        where = "--base" if base else f"base_model (in {TRAIN_CONFIG})"
+        raise AdapterError(f"{where}: no such model directory: {name}")
+    return name
+
+
 def load_trained_base(cfg: TrainConfig, base: str | None = None) -> nn.Module:
     """The base exactly as `train run` held it, in eval mode.
 
@@ -94,7 +105,7 @@ def load_trained_base(cfg: TrainConfig, base: str | None = None) -> nn.Module:
     """
     from peft import prepare_model_for_kbit_training
 
-    model = load_base(base or cfg.base_model, cfg.quantization, compute_dtype(cfg.dtype), "sdpa")
+    model = load_base(base_of(cfg, base), cfg.quantization, compute_dtype(cfg.dtype), "sdpa")
     if cfg.quantization != "none":
         model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     return model.eval()
@@ -106,7 +117,7 @@ def load_original_base(cfg: TrainConfig, base: str | None, dtype: torch.dtype | 
 
     device_map = {"": 0} if torch.cuda.is_available() else {"": "cpu"}
     model = AutoModelForCausalLM.from_pretrained(
-        base or cfg.base_model, dtype=dtype, device_map=device_map
+        base_of(cfg, base), dtype=dtype, device_map=device_map
     )
     return model.eval()
 

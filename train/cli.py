@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -10,8 +9,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from curate.cli_common import VersionOption, err, fail, handle_errors
+from curate.cli_common import VersionOption, err, fail, handle_errors, ignore_file_size_signal
 from curate.config.cli import ConfigCommand, config_command
+from curate.jsonout import dumps
 from train.config import SPEC, TrainConfig
 
 app = typer.Typer(
@@ -49,6 +49,7 @@ def main(
     version: VersionOption = False,
 ) -> None:
     """QLoRA fine-tuning ([bold]run[/]), [bold]render[/], [bold]merge[/], [bold]generate[/], [bold]export[/]."""
+    ignore_file_size_signal()
 
 
 @app.command(cls=ConfigCommand)
@@ -109,8 +110,11 @@ def render(
         fail(f"--train-on: {train_on!r} is not one of {', '.join(TRAIN_ON)}")
     tok = None
     if model:
+        from curate.backends.base import missing_model_dir
         from train.model import load_tokenizer
 
+        if missing_model_dir(model):
+            fail(f"--model: no such model directory: {model}")
         try:
             tok = load_tokenizer(model)
         except OSError as e:
@@ -237,7 +241,7 @@ def generate(
                     "input": g.record.input,
                 }
                 typer.echo(
-                    json.dumps(
+                    dumps(
                         {**row, "output": g.text, "stopped_at_eos": g.stopped}, ensure_ascii=False
                     )
                 )

@@ -8,7 +8,6 @@ model learns to stop (the seed alpaca-lora run never did).
 
 from __future__ import annotations
 
-import json
 import random
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -17,6 +16,7 @@ from typing import Any
 
 from curate.io import AtomicFile, InputError, Reject, read_records
 from curate.io.sources import JSON_SUFFIXES, TABULAR_SUFFIXES
+from curate.jsonout import dumps
 from curate.records import Record
 from curate.render import render_spans
 
@@ -130,7 +130,7 @@ def split(
 def write_rejects(path: Path, rejects: list[Reject]) -> None:
     with AtomicFile(path) as f:
         for r in rejects:
-            f.write(json.dumps(r.to_dict(), ensure_ascii=False) + "\n")
+            f.write(dumps(r.to_dict(), ensure_ascii=False) + "\n")
 
 
 def build(cfg: Any, tokenizer: Any) -> TrainingData:

@@ -98,12 +98,13 @@ def export_gguf(
         raise ExportError(
             f"{model}: this is an adapter; merge it first: train merge --adapter {model} --out DIR"
         )
+    from curate.io.writers import check_target, temp_path
     from train.gguf_quant import UnsupportedShape, requantize_q4_0
 
     check_converter()
     fix_falcon_config(model)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    check_target(out)  # a directory or a file in the way: one OSError naming it
+    tmp = temp_path(out)  # (and the temp files of a killed export are removed)
     try:
         if quant == "q4_0":
             f16 = out.with_name(f".{out.name}.f16-{os.getpid()}")

@@ -29,6 +29,7 @@ from rich.console import Console
 from transformers import TrainerCallback
 
 from curate.io import AtomicFile
+from curate.jsonout import dumps
 from train.packing import Collator, Row
 
 VALIDATED = "validated.json"
@@ -143,7 +144,7 @@ class NanGuard(TrainerCallback):
         path = Path(args.output_dir) / f"checkpoint-{step}" / VALIDATED
         mark = {"step": step, "probe_loss": self.checked[1], "probe_examples": self.examples}
         with AtomicFile(path) as f:  # a kill mid-write leaves no half mark
-            f.write(json.dumps(mark) + "\n")
+            f.write(dumps(mark) + "\n")
 
     def check(self, step: int, model: Any, device: torch.device) -> None:
         bad = first_non_finite(self.params)

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from curate.jsonout import dumps
 from train.adapter import adapter_config, check_base_weights, load_original_base, load_trained_base
 from train.model import DTYPES, dequantized, linear_layers, load_tokenizer, plain_linear
 
@@ -37,7 +38,7 @@ def fix_falcon_config(directory: Path) -> bool:
     if not config.get("multi_query", True) or config.get("num_kv_heads") == 1:
         return False
     config["num_kv_heads"] = 1
-    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    path.write_text(dumps(config, indent=2) + "\n", encoding="utf-8")
     return True
 
 

@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from transformers import Trainer, TrainerCallback
 
+from curate.jsonout import dumps
 from train.guard import NonFinite
 
 
@@ -113,7 +114,7 @@ class MetricsLog(TrainerCallback):
         else:
             return  # the end-of-training summary: the recipe prints it
         with self.path.open("a", encoding="utf-8", buffering=1) as f:
-            f.write(json.dumps(row) + "\n")
+            f.write(dumps(row) + "\n")
         line = f"step {state.global_step}/{state.max_steps}"
         if "loss" in row:
             line += f"  loss {_fmt(self.loss)}  lr {row['lr'] or 0:.2e}  {self.tps:,.0f} tok/s"

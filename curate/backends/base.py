@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import re
 from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
 from typing import Any, Protocol
 
 
@@ -11,6 +14,32 @@ class BackendError(RuntimeError):
 
     The message is one line a user can act on; the CLI prints it without a traceback.
     """
+
+
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")  # "gpt2", "org/name"
+
+
+def missing_model_dir(value: str) -> bool:
+    """Whether ``value`` is meant as a local model directory that is not there.
+
+    It is when it starts with ``.``, ``/`` or ``~``, has a separator or a shape no hub id has (two
+    slashes, a backslash, a space), or its first part exists here (``models/x`` beside a
+    ``models/`` dir); a hub id ("gpt2", "org/name") or an existing path is left to the loader.
+    Without this, transformers answers a missing path with "Repo id must be in the form …".
+    """
+    try:
+        if Path(value).expanduser().exists():
+            return False
+        first = Path(value.split("/", 1)[0])
+        first_exists = "/" in value and first.exists()
+    except (OSError, ValueError):  # a name too long, a NUL byte: no such directory either
+        return True
+    return (
+        value.startswith((".", "/", "~"))
+        or (os.sep != "/" and os.sep in value)
+        or not _HUB_ID.match(value)
+        or first_exists
+    )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from curate.backends.base import (
     BackendOptions,
     Completion,
     SamplingParams,
+    missing_model_dir,
     too_long,
 )
 from curate.config import option
@@ -33,6 +34,8 @@ class TransformersBackend:
     def __init__(
         self, model: str, *, adapter: str | None = None, config: TransformersConfig | None = None
     ):
+        if missing_model_dir(model):
+            raise BackendError(f"--model: no such model directory: {model}")
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 

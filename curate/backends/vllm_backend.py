@@ -18,6 +18,7 @@ from curate.backends.base import (
     BackendOptions,
     Completion,
     SamplingParams,
+    missing_model_dir,
     too_long,
 )
 from curate.config import option
@@ -124,6 +125,8 @@ class VLLMBackend:
     def __init__(
         self, model: str, *, adapter: str | None = None, engine: EngineConfig | None = None
     ):
+        if missing_model_dir(model):
+            raise BackendError(f"--model: no such model directory: {model}")
         self.model = model
         self.adapter = adapter
         self.engine = engine or EngineConfig()

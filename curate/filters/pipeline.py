@@ -10,7 +10,6 @@ when the run ends.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from curate.filters.stage import Stage, StageContext, StageMeter
 from curate.filters.stats import PARSE_REASON, PARSE_STAGE, RunStats, StageProgress
 from curate.filters.verdict import Verdict, rejected_row
 from curate.io import AtomicFile, Reject, read_records, write_records
+from curate.jsonout import dumps
 from curate.records import Record
 
 
@@ -43,11 +43,11 @@ class _Sink:
     """Where dropped records go: rejected.jsonl and the running figures."""
 
     def __init__(self, rejected: AtomicFile, stats: RunStats):
-        self.file = rejected.file
+        self.file = rejected
         self.stats = stats
 
     def reject(self, rec: Record, verdict: Verdict) -> None:
-        self.file.write(json.dumps(rejected_row(rec, verdict), ensure_ascii=False) + "\n")
+        self.file.write(dumps(rejected_row(rec, verdict), ensure_ascii=False) + "\n")
         self.stats.add_rejected(rec, verdict)
 
     def parse_reject(self, item: Reject) -> None:
@@ -61,7 +61,7 @@ class _Sink:
                 "evidence": {"source": item.source, "field": item.field, "error": item.error},
             },
         }
-        self.file.write(json.dumps(row, ensure_ascii=False) + "\n")
+        self.file.write(dumps(row, ensure_ascii=False) + "\n")
         self.stats.add_parse_reject(item)
 
 
@@ -87,7 +87,7 @@ def run_filter(
             stats.seconds["setup"] = time.perf_counter() - started
             reading = _Clock()
             for rec in run.stream(reading.wrap(_source(inputs, cfg, sink, bar))):
-                kept_file.file.write(json.dumps(record_row(rec), ensure_ascii=False) + "\n")
+                kept_file.write(dumps(record_row(rec), ensure_ascii=False) + "\n")
                 stats.add_kept(rec)
             stats.seconds["read_and_parse"] = reading.seconds
             meters = run.meters
@@ -102,8 +102,12 @@ def run_filter(
         for step in steps:
             if isinstance(step, WorkerPool):
                 step.close()
-    rejected_file.commit()
-    kept_file.commit()
+    try:
+        rejected_file.commit()
+        kept_file.commit()
+    except BaseException:
+        kept_file.abort()  # the one not yet committed: no temp file left behind
+        raise
     if cfg.to:
         write_records(out / kept_name(cfg.to), _kept_records(out / "kept.jsonl"), cfg.to)
     return _finish(out, cfg, stats, meters, time.perf_counter() - started)
@@ -172,7 +176,7 @@ def _finish(
     with AtomicFile(out / "config.yaml") as f:
         f.write(dump_config(cfg))
     with AtomicFile(out / "stats.json") as f:
-        f.write(json.dumps(figures, ensure_ascii=False, indent=2) + "\n")
+        f.write(dumps(figures, ensure_ascii=False, indent=2) + "\n")
     write_report(out, figures)
     return FilterResult(out, figures)
 

@@ -3,7 +3,6 @@ until the target or the round limit, committing every round to disk before the n
 
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +23,7 @@ from curate.generate.selfinstruct import self_instruct_round
 from curate.generate.stages import load_kept, make_stages
 from curate.generate.state import Logs, Recovery, start_or_resume
 from curate.io import AtomicFile
+from curate.jsonout import dumps
 
 ROUNDS: dict[str, Callable[[Context, int], RoundOutput]] = {
     "self-instruct": self_instruct_round,
@@ -176,4 +176,4 @@ def _write_stats(
         "prompt_sha256": template_hashes(cfg.template),
     }
     with AtomicFile(out / "stats.json") as f:
-        f.write(json.dumps(stats, ensure_ascii=False, indent=2) + "\n")
+        f.write(dumps(stats, ensure_ascii=False, indent=2) + "\n")

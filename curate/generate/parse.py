@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from curate.generate.prompts import NOINPUT
+from curate.jsonout import dumps
 
 
 @dataclass
@@ -156,9 +157,7 @@ def parse_json_instance(text: str) -> Parsed:
         out.add(Failure("missing-output", text))
         return out
     inp = obj.get("input", "")
-    out.add(
-        Instance(_field(inp if isinstance(inp, str) else json.dumps(inp)), obj["output"].strip())
-    )
+    out.add(Instance(_field(inp if isinstance(inp, str) else dumps(inp)), obj["output"].strip()))
     return out
 
 
@@ -211,7 +210,7 @@ def parse_alpaca_json(text: str) -> Parsed:
         out.add(Failure("no-tasks", text))
         return out
     for task in tasks:
-        raw = json.dumps(task, ensure_ascii=False)
+        raw = dumps(task, ensure_ascii=False)
         if not isinstance(task, dict) or not str(task.get("instruction", "")).strip():
             out.add(Failure("missing-instruction", raw))
         elif not isinstance(task.get("output"), str):

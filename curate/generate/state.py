@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from curate.io import AtomicFile
+from curate.io.writers import naming
+from curate.jsonout import dumps
 from curate.records import Record
 
 LOGS = ("records.jsonl", "rejected.jsonl", "instructions.jsonl")
@@ -38,7 +40,7 @@ class RunState:
     version: int = STATE_VERSION
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
+        return dumps(asdict(self), ensure_ascii=False, indent=1, sort_keys=True)
 
 
 @dataclass
@@ -221,14 +223,20 @@ class Logs:
 
     def append(self, name: str, rows: list[dict[str, Any]]) -> None:
         f = self.files[name]
-        for row in rows:
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
+        try:
+            for row in rows:
+                f.write(dumps(row, ensure_ascii=False) + "\n")
+        except OSError as e:  # a full disk names no file
+            raise naming(e, self.out / name) from e
 
     def commit(self, state: RunState) -> None:
         """fsync every log, then record their sizes in the state, atomically."""
         for name, f in self.files.items():
-            f.flush()
-            os.fsync(f.fileno())
+            try:
+                f.flush()
+                os.fsync(f.fileno())
+            except OSError as e:
+                raise naming(e, self.out / name) from e
             size = os.fstat(f.fileno()).st_size
             if size != state.sizes.get(name):
                 state.lines[name] = state.lines.get(name, 0) + _count_lines(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
+
+from curate.jsonout import dumps
 
 
 @dataclass
@@ -19,7 +20,7 @@ class Reject:
         return asdict(self)
 
     def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False)
+        return dumps(self.to_dict(), ensure_ascii=False)
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.field}" if self.field else self.source
