@@ -144,6 +144,37 @@ def test_surrogate_in_a_csv_nested_column_is_rejected(tmp_path: Path) -> None:
     assert len(records) == 1 and rejects[0].source == f"{src}:2" and rejects[0].field == "meta"
 
 
+def test_table_cells_json_has_no_type_for(tmp_path: Path) -> None:
+    import datetime as dt
+
+    import polars as pl
+
+    src = tmp_path / "t.parquet"
+    pl.DataFrame(
+        {
+            "instruction": ["a", "b"],
+            "output": ["x", "y"],
+            "when": [dt.datetime(2020, 1, 2, 3, 4), None],
+            "blob": [None, b"\x00\xff"],
+        }
+    ).write_parquet(src)
+    records, rejects = split(list(read_records(str(src))))
+    assert records[0].meta["when"] == "2020-01-02T03:04:00"  # ISO 8601 text
+    assert rejects[0].source == f"{src}:2" and rejects[0].field == "blob"
+    assert "binary data" in rejects[0].error
+    code, err = convert(str(src), str(tmp_path / "out.json"))
+    assert code == 0 and "1 rejected" in err
+
+
+def test_broken_dataset_directory_is_one_line(tmp_path: Path) -> None:
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "dataset_info.json").write_text("{")
+    code, err = convert(str(ds), str(tmp_path / "o.jsonl"))
+    assert code == 1 and "cannot load the save_to_disk dataset" in err
+    assert len(err.strip().splitlines()) == 1
+
+
 # ------------------------------------------------------------- what the path is
 
 

@@ -6,7 +6,6 @@ a Reject instead of data. Nothing here knows about instruction formats; ``format
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections.abc import Iterator
@@ -26,6 +25,7 @@ from curate.io.sniff import (
     undecodable,
     value_problem,
 )
+from curate.io.tables import hf_dicts, plain_cells, tabular_dicts
 
 JSON_SUFFIXES = {".json", ".jsonl", ".ndjson"}
 TABULAR_SUFFIXES = {".parquet", ".csv"}
@@ -103,9 +103,11 @@ def _rows(path: str, kind: str, hub_config: str | None, split: str | None) -> It
     elif kind == "json":
         yield from _json_array_rows(path)
     elif kind in ("parquet", "csv"):
-        yield from _tabular_rows(path, kind)
+        for source, data in tabular_dicts(path, kind):
+            yield _decode_nested(source, data)
     else:
-        yield from _hf_rows(path, kind, hub_config, split)
+        for source, data in hf_dicts(path, kind, hub_config, split):
+            yield _decode_nested(source, data)
 
 
 def _text_lines(path: str) -> Iterator[tuple[int, str, str | None]]:
@@ -196,7 +198,7 @@ def _json_array_rows(path: str) -> Iterator[Row]:
         counted = pos
         source = f"{path}:{line}"
         if pos >= len(text):
-            yield _reject(
+            yield _raw_reject(
                 source, "the JSON array is not closed: the file ends before its ']' (truncated?)"
             )
             return
@@ -223,7 +225,7 @@ def _json_array_rows(path: str) -> Iterator[Row]:
         except RecursionError:
             nxt = _next_item(text, pos, indent)
             raw = _clean(text[pos:nxt].rstrip().rstrip(",").strip())
-            yield _reject(source, f"nested too deeply (more than {MAX_DEPTH} levels)", raw)
+            yield _raw_reject(source, f"nested too deeply (more than {MAX_DEPTH} levels)", raw)
             if nxt >= len(text):
                 return
             pos = nxt
@@ -232,9 +234,9 @@ def _json_array_rows(path: str) -> Iterator[Row]:
         bad = undecodable(raw, encoding)
         problem = bad or value_problem(data, raw)
         if problem is not None:
-            yield _reject(source, problem, _clean(raw))
+            yield _raw_reject(source, problem, _clean(raw))
         elif not isinstance(data, dict):
-            yield _reject(source, f"expected a JSON object, got {type(data).__name__}", raw)
+            yield _raw_reject(source, f"expected a JSON object, got {type(data).__name__}", raw)
         else:
             yield Row(source, data, raw)
         pos = _skip_ws(text, end)
@@ -248,10 +250,10 @@ def _after_array(path: str, text: str, pos: int, line: int) -> Iterator[Row]:
     if rest < len(text):
         line += text.count("\n", pos, rest)
         raw = _clean(text[rest : rest + 200])
-        yield _reject(f"{path}:{line}", "text after the JSON array's closing ']'", raw)
+        yield _raw_reject(f"{path}:{line}", "text after the JSON array's closing ']'", raw)
 
 
-def _reject(source: str, error: str, raw: str = "") -> Row:
+def _raw_reject(source: str, error: str, raw: str = "") -> Row:
     return Row(source, None, raw, Reject(source, error, "", raw))
 
 
@@ -272,46 +274,9 @@ def _next_item(text: str, start: int, indent: str) -> int:
     return m.start() + 1 if m else len(text)
 
 
-def _tabular_rows(path: str, kind: str) -> Iterator[Row]:
-    import polars as pl
-
-    try:
-        if kind == "parquet":
-            frame = pl.read_parquet(path)
-        else:
-            frame = pl.read_csv(_csv_source(path), infer_schema=False, empty_string_is_null=False)
-    except Exception as e:  # polars raises many types; the message is what the user needs
-        first = (str(e).strip().splitlines() or [type(e).__name__])[0]  # one line
-        raise InputError(f"{path}: cannot read {kind}: {first}") from e
-    header = 2 if kind == "csv" else 1  # CSV data starts on line 2
-    for i, data in enumerate(_frame_dicts(frame)):
-        source = f"{path}:{i + header}"
-        yield _decode_nested(source, data)
-
-
-def _csv_source(path: str) -> Any:
-    """The path, or UTF-8 bytes when the file has a byte-order mark (polars reads UTF-8 only)."""
-    encoding, bom = sniff(path)
-    if not bom:
-        return path
-    with open(path, "rb") as f:
-        data = f.read()[bom:]
-    if encoding == "utf-8":
-        return io.BytesIO(data)
-    try:
-        return io.BytesIO(data.decode(encoding).encode("utf-8"))
-    except UnicodeDecodeError as e:
-        raise InputError(
-            f"{path}: undecodable bytes (not {encoding.upper()}) at byte {e.start}"
-        ) from None
-
-
-def _frame_dicts(frame: Any) -> Iterator[dict[str, Any]]:
-    for chunk in frame.iter_slices(10_000):
-        yield from chunk.to_dicts()
-
-
 def _decode_nested(source: str, data: dict[str, Any]) -> Row:
+    """A table or dataset row: nested columns stored as JSON text parsed, every value made one
+    JSON has a type for (a date as ISO 8601 text), or a reject naming the column."""
     for col in NESTED_COLUMNS:
         value = data.get(col)
         if value is None or value == "":
@@ -319,28 +284,15 @@ def _decode_nested(source: str, data: dict[str, Any]) -> Row:
         elif isinstance(value, str) and value[0] in "[{":
             parsed, problem = loads(value)
             if problem is not None:
-                raw = _clean(json.dumps(data, ensure_ascii=False, default=str))
                 problem = problem.replace("invalid JSON", "invalid JSON in column", 1)
-                return Row(source, None, raw, Reject(source, problem, col, raw))
+                return _reject(source, problem, col, data)
             data[col] = parsed
+    col, problem = plain_cells(data)
+    if problem is not None:
+        return _reject(source, problem, col, data)
     return Row(source, data, "")
 
 
-def _hf_rows(path: str, kind: str, config: str | None, split: str | None) -> Iterator[Row]:
-    import datasets
-
-    if kind == "hf-disk":
-        ds = datasets.load_from_disk(path)
-    else:
-        name, _, cfg = path.partition(":")
-        try:
-            ds = datasets.load_dataset(name, cfg or config, split=split)
-        except Exception as e:  # offline, unknown id, missing config: one line for the user
-            raise InputError(f"{path}: cannot load from the Hugging Face hub: {e}") from e
-    splits = ds.items() if isinstance(ds, datasets.DatasetDict) else [(split or "", ds)]
-    for split_name, part in splits:
-        if split and split_name and split_name != split:
-            continue
-        where = f"{path}[{split_name}]" if split_name else path
-        for i, data in enumerate(part):
-            yield _decode_nested(f"{where}:{i + 1}", dict(data))
+def _reject(source: str, error: str, field: str, data: dict[str, Any]) -> Row:
+    raw = _clean(json.dumps(data, ensure_ascii=False, default=repr))
+    return Row(source, None, raw, Reject(source, error, field, raw))
