@@ -43,6 +43,7 @@ _MAGIC = (
 # control bytes never valid in JSON text (tab, newline, CR, FF and ESC aside)
 _BINARY = re.compile(rb"[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
 SURROGATE = re.compile("[\ud800-\udfff]")
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")  # how a surrogate is written in JSON
 _SPECIAL = (
     (stat.S_ISFIFO, "a named pipe (FIFO)"),
     (stat.S_ISSOCK, "a socket"),
@@ -155,21 +156,21 @@ def loads(text: str) -> tuple[Any, str | None]:
 def value_problem(value: Any, raw: str | None = None) -> str | None:
     """Why a parsed value cannot become a record: too deep, or a string that is not valid
     Unicode (a lone surrogate, which no encoder and no tokenizer accepts). ``raw``, the JSON
-    text it came from, lets the common case skip the walk."""
-    if raw is not None and "\\u" not in raw and raw.count("[") + raw.count("{") <= MAX_DEPTH:
-        return None
-    stack: list[tuple[Any, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            return f"nested too deeply (more than {MAX_DEPTH} levels)"
-        if isinstance(item, str):
-            m = SURROGATE.search(item)
-            if m:
-                return f"a lone surrogate (\\u{ord(m.group()):04x}) in a string: not valid Unicode"
-        elif isinstance(item, dict):
-            stack.extend((k, depth + 1) for k in item)
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
+    text it came from, lets the common case skip both checks."""
+    if raw is None or raw.count("[") + raw.count("{") > MAX_DEPTH:
+        stack: list[tuple[Any, int]] = [(value, 0)]
+        while stack:
+            item, depth = stack.pop()
+            if depth > MAX_DEPTH:
+                return f"nested too deeply (more than {MAX_DEPTH} levels)"
+            if isinstance(item, dict):
+                stack.extend((v, depth + 1) for v in item.values())
+            elif isinstance(item, list):
+                stack.extend((v, depth + 1) for v in item)
+    if raw is None or _SURROGATE_ESCAPE.search(raw):
+        try:  # in C: a lone surrogate anywhere (a key, a value) cannot be encoded
+            json.dumps(value, ensure_ascii=False, default=str).encode("utf-8")
+        except UnicodeEncodeError as e:
+            bad = e.object[e.start : e.end]
+            return f"a lone surrogate (\\u{ord(bad[0]):04x}) in a string: not valid Unicode"
     return None

@@ -175,12 +175,10 @@ def _parse_json_object(source: str, text: str) -> Row:
     if problem is not None:
         return Row(source, None, text, Reject(source, problem, "", text))
     if not isinstance(data, dict):
-        return Row(
-            source,
-            None,
-            text,
-            Reject(source, f"expected a JSON object, got {type(data).__name__}", "", text),
-        )
+        why = f"expected a JSON object, got {type(data).__name__}"
+        if isinstance(data, list):
+            why += " (a JSON array on one line: name the file .json to read its items)"
+        return _raw_reject(source, why, text)
     return Row(source, data, text)
 
 
