@@ -270,3 +270,15 @@ def test_zero_records_converted_is_an_error(tmp_path: Path) -> None:
     empty.write_text("[]\n")
     code, err = convert(str(empty), str(out))
     assert code == 1 and "no records to convert" in err
+
+
+def test_training_data_never_holds_a_lone_surrogate(tmp_path: Path) -> None:
+    from train.data import read_training_records
+
+    src = tmp_path / "train.jsonl"
+    src.write_text(jsonl_text() + '{"instruction": "Hi", "output": "a\\udc00b"}\n')
+    records, rejects = read_training_records([str(src)], None)
+    assert len(records) == 4 and [r.source for r in rejects] == [f"{src}:5"]
+    for rec in records:  # every string the tokenizer will see encodes
+        for text in (rec.instruction, rec.input, rec.output):
+            text.encode("utf-8")
