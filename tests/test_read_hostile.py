@@ -107,6 +107,7 @@ HOSTILE_LINES = [
     ('{"instruction": "x\\ud800", "output": "y"}', "surrogate"),
     ('{"instruction": "x", "output": "y", "meta": {"\\udfff": 1}}', "surrogate"),
     ('{"instruction": "x", "output": "y", "n": ' + "9" * 5000 + "}", "invalid JSON"),
+    ('{"instruction": "x", "output": "good", "output": "bad"}', "duplicate key 'output'"),
 ]
 
 

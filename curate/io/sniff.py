@@ -140,15 +140,34 @@ def undecodable(text: str, encoding: str) -> str | None:
     return f"undecodable bytes (not {encoding.upper()}) at character {m.start() + 1}"
 
 
+class DuplicateKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object; a key given twice is an error (json keeps the last one without a word)."""
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(f"duplicate key {key!r}: which value is meant is ambiguous")
+            seen.add(key)
+    return obj
+
+
+DECODER = json.JSONDecoder(object_pairs_hook=_unique_keys)
+
+
 def loads(text: str) -> tuple[Any, str | None]:
     """(value, None) or (None, the reason it is not acceptable JSON)."""
     try:
-        value = json.loads(text)
+        value = DECODER.decode(text)
     except json.JSONDecodeError as e:
         return None, f"invalid JSON: {e.msg} (column {e.colno})"
     except RecursionError:
         return None, f"nested too deeply (more than {MAX_DEPTH} levels)"
-    except ValueError as e:  # an integer too long to convert, …
+    except ValueError as e:  # a duplicate key, an integer too long to convert, …
         return None, f"invalid JSON: {e}"
     return value, value_problem(value, text)
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from curate.io.errors import InputError, Reject
 from curate.io.sniff import (
+    DECODER,
     HEAD_BYTES,
     MAX_DEPTH,
     decode,
@@ -32,7 +33,6 @@ TABULAR_SUFFIXES = {".parquet", ".csv"}
 # Columns that tabular writers store as JSON text because they are nested.
 NESTED_COLUMNS = ("meta", "messages", "conversations", "instances")
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+(:[\w.-]+)?$")
-_decoder = json.JSONDecoder()
 
 
 @dataclass
@@ -206,7 +206,7 @@ def _json_array_rows(path: str) -> Iterator[Row]:
         if indent is None:
             indent = text[text.rfind("\n", 0, pos) + 1 : pos]
         try:
-            data, end = _decoder.raw_decode(text, pos)
+            data, end = DECODER.raw_decode(text, pos)
         except ValueError as e:  # JSONDecodeError, or an integer too long to convert
             at = getattr(e, "pos", pos)
             line_start = text.rfind("\n", pos, at + 1)  # the error may sit on the next item's line
