@@ -8,12 +8,15 @@ default) one record per reply, ``first`` / ``last`` one exchange with the conver
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
-from curate.io import AtomicFile, Reject, read_records, resolve_output, write_records
+from curate.io import AtomicFile, InputError, Reject, read_records, resolve_output, write_records
 from curate.io.registry import get_format, single_turn_formats
+from curate.io.sources import container_of
 from curate.jsonout import dumps
 from curate.records import MULTI_TURN, Record, single_turn
 
@@ -80,8 +83,11 @@ def convert(
     shape, _ = resolve_output(output, to)
     mode = multi_turn_mode(shape, multi_turn)
     rejects_path = rejects_path_for(output)
+    container_of(input)  # a missing or unreadable input is named before the outputs are checked
+    check_outputs(input, [Path(output), rejects_path])
     rejects = AtomicFile(rejects_path)
-    n_rejected = n_conversations = n_from_conversations = 0
+    n_rejected = n_converted = n_conversations = n_from_conversations = 0
+    first: Record | None = None
 
     def records() -> Iterator[Record]:
         nonlocal n_rejected, n_conversations, n_from_conversations
@@ -98,10 +104,22 @@ def convert(
                 yield from out
 
     try:
-        n_converted = write_records(output, records(), to)
+        items = records()
+        first = next(items, None)  # nothing to convert: leave OUTPUT as it is
+        if first is not None:
+            n_converted = write_records(output, chain([first], items), to)
     except BaseException:
         rejects.abort()
         raise
+    if first is None:
+        if n_rejected:
+            rejects.commit()
+            raise InputError(
+                f"{input}: 0 records converted: all {n_rejected:,} rejected "
+                f"(file:line and reason of each in {rejects_path}); {output} not written"
+            )
+        rejects.abort()
+        raise InputError(f"{input}: no records to convert; {output} not written")
     turns = {
         "multi_turn": mode,
         "conversations": n_conversations,
@@ -113,3 +131,23 @@ def convert(
     rejects.abort()
     rejects_path.unlink(missing_ok=True)  # a stale rejects file from an earlier run would mislead
     return ConvertResult(n_converted, 0, None, **turns)
+
+
+def check_outputs(input: str, outputs: list[Path]) -> None:
+    """Refuse, before anything is touched, an output that is the input (by any path to it: a
+    symlink, a hard link, ``./x``) or an existing directory."""
+    for out in outputs:
+        if out.is_dir():
+            raise InputError(f"{out}: Is a directory; a directory is there: give a file path")
+        if _same_file(input, out):
+            raise InputError(
+                f"{out}: is the input file {input}; convert never overwrites its input, "
+                "write to another file"
+            )
+
+
+def _same_file(a: str | Path, b: str | Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # one of them does not exist (or is a hub id, a symlink loop …)
+        return os.path.realpath(a) == os.path.realpath(b)

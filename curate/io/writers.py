@@ -31,7 +31,8 @@ def resolve_output(path: str | Path, to: str | None) -> tuple[str, str]:
     """(shape, container) from --to and the file extension.
 
     ``--to`` may name a container (jsonl, json, parquet, csv) or a shape (alpaca, sharegpt …);
-    the extension gives the container. Without a shape, Record JSONL (lossless) is written.
+    the extension gives the container: a container ``--to`` that contradicts a known extension
+    is refused (a file without one takes the container ``--to`` names). Without a shape, Record JSONL (lossless) is written.
     """
     suffix = Path(path).suffix.lower()
     container = CONTAINERS.get(suffix)
@@ -39,6 +40,11 @@ def resolve_output(path: str | Path, to: str | None) -> tuple[str, str]:
     if to:
         key = to.lower()
         if key in ("jsonl", "json", "parquet", "csv"):
+            if container not in (None, key):  # never Parquet bytes in out.json
+                raise ValueError(
+                    f"{path}: --to {to} does not match the extension {suffix!r} (which means "
+                    f"{container}); name the file .{key}, or drop --to to write {container}"
+                )
             container = key
         else:
             shape = canonical_shape(key)
