@@ -30,6 +30,7 @@ from curate.backends.base import (
     BackendOptions,
     Completion,
     SamplingParams,
+    redact_url,
 )
 from curate.config import option
 
@@ -64,13 +65,6 @@ class OpenAIConfig:
 
 
 MAX_RESPONSE_BYTES = 8 * 2**20  # 8 MiB: about two million tokens of text
-
-
-def redact_url(url: str | None) -> str | None:
-    """``url`` with any ``user:password@`` replaced by ``***@`` (for messages, configs, stats)."""
-    if not url:
-        return url
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@", r"\1***@", url.strip())
 
 
 def check_options(opts: BackendOptions) -> None:
