@@ -132,11 +132,17 @@ def load_checkpoint(model: str, checkpoint: str | None, device: str) -> Any:
 
 
 def _first_line(e: BaseException) -> str:
+    """torch's reason in a few words: the global the pickle asks for, else its first line."""
+    import re
+
     text = str(e).strip()
-    for line in text.splitlines():
-        if "Unsupported global" in line or "Unsupported operand" in line:
-            return line.strip()
-    return text.splitlines()[0].strip() if text else type(e).__name__
+    m = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if m:
+        return f"it asks for {m.group(1)}"
+    m = re.search(r"Unsupported operand \d+", text)
+    if m:
+        return m.group(0)
+    return text.splitlines()[0].strip()[:200] if text else type(e).__name__
 
 
 def checkpoint_spec(loaded: Any, where: str) -> tuple[dict[str, Any], list[str]]:
