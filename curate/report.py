@@ -1,11 +1,16 @@
 """report.md for a `curate filter` run: what was dropped, why, and what it looked like.
 
 Built from the stats.json figures alone (so it can be redrawn from them), with PNG plots beside it.
+Everything in it that came from the data (record ids, sources, texts, reasons, evidence, the
+checkpoint path in the model name) is hostile: inline values are stripped of control characters
+and line breaks and escaped for Markdown and HTML (``_md``, ``_code``); record text goes in a fenced
+code block whose fence is longer than any backtick run in it (``_block``).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +31,45 @@ def write_report(out_dir: Path, stats: dict[str, Any]) -> Path:
     return path
 
 
+# C0/C1 controls (ESC starts terminal escape codes), DEL, and the bidi overrides / isolates that
+# reorder what a reader sees; line and paragraph separators end a Markdown line like a newline.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+_MD = set("\\`*[]|")
+
+
+def _clean(value: Any, *, keep_lines: bool = False) -> str:
+    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
+    if not keep_lines:
+        text = text.replace("\n", " ").replace("\t", " ")
+    return _CONTROL.sub("", text)
+
+
+def _md(value: Any) -> str:
+    """One line of Markdown text: no line breaks, no HTML, no links, no code or emphasis marks."""
+    return "".join(_HTML.get(c) or (f"\\{c}" if c in _MD else c) for c in _clean(value))
+
+
+def _code(value: Any, *, in_table: bool = False) -> str:
+    """An inline code span that nothing in ``value`` can close."""
+    text = _clean(value)
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    if in_table:
+        text = text.replace("|", "\\|")  # GFM splits cells on | even inside code spans
+    return f"{fence}{pad}{text}{pad}{fence}"
+
+
+def _block(value: Any, indent: str = "") -> list[str]:
+    """A fenced code block (lines indented by ``indent``) that nothing in ``value`` can close."""
+    text = _clean(value, keep_lines=True)
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    body = [f"{indent}{line}".rstrip() for line in text.split("\n")]
+    return [f"{indent}{fence}text", *body, f"{indent}{fence}"]
+
+
 def _pct(n: int, total: int) -> str:
     return f"{100 * n / total:.1f}%" if total else "-"
 
@@ -41,9 +85,9 @@ def _summary(stats: dict[str, Any]) -> list[str]:
         f"{stats['workers']} worker{'s' if stats['workers'] != 1 else ''}).",
         "",
         f"- time outside the stages: {_outside(stats)}",
-        f"- stages, in order: {' → '.join(stats['order']) or '(none)'}",
-        f"- expected language: {_lang(stats)}",
-        f"- toxicity model: {stats.get('toxicity_model') or '(none)'}",
+        f"- stages, in order: {' → '.join(_md(o) for o in stats['order']) or '(none)'}",
+        f"- expected language: {_md(_lang(stats))}",
+        f"- toxicity model: {_md(stats.get('toxicity_model') or '(none)')}",
         "- files: `kept.jsonl`, `rejected.jsonl` (each with `reject.stage/reason/evidence`), "
         "`stats.json`, `config.yaml` (rerun with `--config config.yaml`)",
         "",
@@ -75,7 +119,9 @@ def _reasons(stats: dict[str, Any], out: Path) -> list[str]:
     lines.append("|---|---|---:|---:|")
     for reason, n in stats["rejected_by_reason"].items():
         stage = stats["reason_stage"].get(reason, "")
-        lines.append(f"| `{reason}` | {stage} | {n:,} | {_pct(n, stats['input'])} |")
+        lines.append(
+            f"| {_code(reason, in_table=True)} | {_md(stage)} | {n:,} | {_pct(n, stats['input'])} |"
+        )
     return [*lines, ""]
 
 
@@ -88,11 +134,12 @@ def _stages(stats: dict[str, Any]) -> list[str]:
             f" ({m['workers']} workers, summed)" if m["workers"] > 1 else ""
         )
         lines.append(
-            f"| {name} | {m['records_in']:,} | {m['kept']:,} | {m['rejected']:,} | {secs} | {rate} |"
+            f"| {_md(name)} | {m['records_in']:,} | {m['kept']:,} | {m['rejected']:,} | {secs} | {rate} |"
         )
     for name, m in stats["stages"].items():
         if m.get("tally"):  # what a stage counted besides its verdicts (pii: redactions)
-            lines += ["", f"{name}: " + ", ".join(f"{k} {n:,}" for k, n in m["tally"].items())]
+            tally = ", ".join(f"{_md(k)} {n:,}" for k, n in m["tally"].items())
+            lines += ["", f"{_md(name)}: {tally}"]
     parse = stats["rejected_by_stage"].get("parse", 0)
     if parse:
         lines += [
@@ -119,13 +166,13 @@ def _distributions(stats: dict[str, Any], out: Path) -> list[str]:
         lines += ["![toxicity scores](toxicity.png)", ""]
     else:
         lines += [
-            f"No toxicity scores (toxicity model: {stats.get('toxicity_model') or 'none'}).",
+            f"No toxicity scores (toxicity model: {_md(stats.get('toxicity_model') or 'none')}).",
             "",
         ]
     lines += ["## Languages", ""]
     if stats["languages"]:
         report_plots.plot_languages(stats, out / "languages.png")
-        top = ", ".join(f"{k} {v:,}" for k, v in list(stats["languages"].items())[:8])
+        top = ", ".join(f"{_md(k)} {v:,}" for k, v in list(stats["languages"].items())[:8])
         lines += ["![languages](languages.png)", "", f"Detected: {top}.", ""]
     else:
         lines += ["The language stage did not run.", ""]
@@ -136,7 +183,7 @@ def _distributions(stats: dict[str, Any], out: Path) -> list[str]:
         lines += ["![duplicate cluster sizes](clusters.png)", ""]
     for stage, c in clusters.items():
         lines.append(
-            f"- {stage}: {c['clusters']:,} clusters, {c['records_removed']:,} records removed, "
+            f"- {_md(stage)}: {c['clusters']:,} clusters, {c['records_removed']:,} records removed, "
             f"largest cluster {c['largest']:,}"
         )
     return [*lines, ""]
@@ -154,14 +201,11 @@ def _length_line(side: str, s: dict[str, Any]) -> str:
 def _examples(stats: dict[str, Any]) -> list[str]:
     lines = ["## Examples, by reason", ""]
     for reason in stats["rejected_by_reason"]:
-        lines += [f"### `{reason}`", ""]
+        lines += [f"### {_code(reason)}", ""]
         for ex in stats["examples"].get(reason, []):
-            where = f" ({ex['source']})" if ex.get("source") else ""
-            evidence = json.dumps(ex["evidence"], ensure_ascii=False)
-            text = " ".join(ex["text"].split()).replace("`", "'")
-            lines += [
-                f"- **{ex['id'] or '(unparsed)'}**{where} — evidence `{evidence}`",
-                f"  > {text}",
-            ]
-        lines.append("")
+            where = f" ({_md(ex['source'])})" if ex.get("source") else ""
+            evidence = _code(json.dumps(ex["evidence"], ensure_ascii=False))
+            rid = _md(ex["id"]) if ex["id"] else "(unparsed)"
+            lines += [f"- **{rid}**{where} — evidence {evidence}", "", *_block(ex["text"], "  ")]
+            lines.append("")
     return lines

@@ -20,6 +20,22 @@ from curate.generate.config import GenerateConfig
 from curate.generate.loop import run_generate
 
 
+def _completion(choices: object) -> bytes:
+    return json.dumps({"id": "c", "object": "text_completion", "choices": choices}).encode()
+
+
+# mode → (status, content type, body): hostile or broken answers with status 200
+RAW = {
+    "html": (200, "text/html", b"<html><body>502 Bad Gateway</body></html>"),
+    "badjson": (200, "application/json", b'{"choices": [{"text": "cut'),
+    "nochoices": (200, "application/json", _completion([])),
+    "nullchoices": (200, "application/json", _completion(None)),
+    "nulltext": (200, "application/json", _completion([{"index": 0, "text": None}])),
+    "listbody": (200, "application/json", b"[1, 2]"),
+    "huge": (200, "application/json", _completion([{"index": 0, "text": "x" * 300_000}])),
+}
+
+
 class Stub:
     """Serves /v1/completions; ``plan`` is a list of modes used one per request (then ``after``)."""
 
@@ -55,6 +71,12 @@ def handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                 self.connection.shutdown(socket.SHUT_RDWR)
                 self.close_connection = True
                 return None
+            if mode in RAW:
+                code, kind, data = RAW[mode]
+                return self._send_raw(code, kind, data)
+            if mode == "401-echo":  # a server that echoes the bearer token back
+                token = self.headers.get("Authorization", "")
+                return self._send(401, {"error": {"message": f"bad token {token}", "type": "x"}})
             if mode in ("500", "429", "400"):
                 return self._send(
                     int(mode), {"error": {"message": f"stub says {mode}", "type": "x"}}
@@ -78,9 +100,11 @@ def handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
                                     "choices": choices, "usage": usage})  # fmt: skip
 
         def _send(self, code: int, payload: dict) -> None:
-            data = json.dumps(payload).encode()
+            self._send_raw(code, "application/json", json.dumps(payload).encode())
+
+        def _send_raw(self, code: int, kind: str, data: bytes) -> None:
             self.send_response(code)
-            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Type", kind)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
@@ -226,3 +250,75 @@ def test_run_fails_clearly_mid_run_then_resumes_with_nothing_lost(stub, tmp_path
     assert result.stop_reason.startswith("round limit reached: 3 of --rounds 3")
     for name in ("records.jsonl", "rejected.jsonl", "instructions.jsonl"):
         assert (broken / name).read_bytes() == (whole / name).read_bytes(), name
+
+
+@pytest.mark.parametrize(
+    ("mode", "message"),
+    [
+        ("html", "response is not JSON (text/html"),
+        ("badjson", "response is not JSON (application/json"),
+        ("nochoices", "malformed response: 0 choices, expected 1"),
+        ("nullchoices", "malformed response: 'choices' is missing, not a list"),
+        ("nulltext", "malformed response: choices[0].text is NoneType, not text"),
+        ("listbody", "malformed response: expected a JSON object, got list"),
+    ],
+)
+def test_bad_responses_are_retried_then_one_clear_error(stub, mode: str, message: str) -> None:
+    s, url = stub
+    s.after = mode
+    with pytest.raises(BackendError) as info:
+        backend(url).complete(["Hello"], SamplingParams())
+    assert f"gave up after 3 attempts: {message}" in str(info.value), str(info.value)
+    assert "\n" not in str(info.value) and len(s.requests) == 3
+    s.plan, s.after = [mode], "ok"  # a bad answer once, then a good one: retried, no error
+    b = backend(url)
+    assert b.complete(["Input:"], SamplingParams())[0][0].text and b.retries == 1
+
+
+def test_oversized_response_is_refused(stub, monkeypatch) -> None:
+    import curate.backends.openai_backend as ob
+
+    s, url = stub
+    monkeypatch.setattr(ob, "MAX_RESPONSE_BYTES", 100_000)
+    s.after = "huge"
+    with pytest.raises(BackendError, match="response larger than 0 MiB|response larger than"):
+        backend(url).complete(["Hello"], SamplingParams())
+    assert len(s.requests) == 1  # refused at once: a bigger answer would not come back smaller
+
+
+def test_credentials_never_shown_nor_saved(stub, tmp_path: Path, monkeypatch) -> None:
+    s, url = stub
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-echo-me-secret")
+    s.after = "401-echo"
+    with pytest.raises(BackendError) as info:
+        backend(url).complete(["Hello"], SamplingParams())
+    text = str(info.value)
+    assert "HTTP 401" in text and "sk-echo-me-secret" not in text and "not shown" in text
+    creds = url.replace("http://", "http://alice:hunter22@")
+    s.after = "400"
+    with pytest.raises(BackendError) as info:
+        backend(creds).complete(["Hello"], SamplingParams())
+    assert "hunter22" not in str(info.value) and "http://***@127.0.0.1" in str(info.value)
+    s.after = "ok"
+    cfg = _config(creds)
+    cfg.rounds = 1
+    run_generate(cfg, tmp_path / "run", open_backend)
+    for name in ("config.yaml", "stats.json"):
+        assert "hunter22" not in (tmp_path / "run" / name).read_text(), name
+    assert "http://***@127.0.0.1" in (tmp_path / "run" / "config.yaml").read_text()
+
+
+def test_refused_after_reachable_names_a_crash(stub) -> None:
+    s, url = stub
+    b = backend(url)
+    assert b.complete(["Input:"], SamplingParams())
+    with socket.socket() as probe:  # a port nothing listens on, as after the server died
+        probe.bind(("127.0.0.1", 0))
+        dead = probe.getsockname()[1]
+    b.client = b.client.with_options(base_url=f"http://127.0.0.1:{dead}/v1")
+    with pytest.raises(BackendError, match="it may have crashed"):
+        b.complete(["Hello"], SamplingParams())
+    fresh = backend(f"http://127.0.0.1:{dead}/v1")  # never reached: no crash claimed
+    with pytest.raises(BackendError) as info:
+        fresh.complete(["Hello"], SamplingParams())
+    assert "crashed" not in str(info.value) and "connection error" in str(info.value)

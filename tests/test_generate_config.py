@@ -9,6 +9,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from curate.backends.base import BackendError
 from curate.backends.vllm_backend import EngineConfig, engine_kwargs, lora_rank
 from curate.cli import app
 from curate.config.cli import parse
@@ -87,6 +88,14 @@ def test_bad_yaml_is_one_line(tmp_path: Path, text: str, message: str) -> None:
         ),
         (["--model", "m", "--seeds", "nope.jsonl"], "nope.jsonl: no such file"),
         (["--model", "m", "--config", "nope.yaml"], "--config: nope.yaml: no such file"),
+        (
+            ["--model", "m", "--set", "engine.extra={trust_remote_code: true}"],
+            "engine.extra: 'trust_remote_code' is not an allowed vLLM argument",
+        ),
+        (
+            ["--model", "m", "--set", "engine.extra={worker_cls: evil.Worker}"],
+            "engine.extra: 'worker_cls' is not an allowed vLLM argument",
+        ),
     ],
 )
 def test_cli_errors_are_one_line_before_any_work(
@@ -151,6 +160,8 @@ def test_engine_kwargs_without_cuda(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert kw["enforce_eager"] is True and kw["enable_chunked_prefill"] is False
     assert kw["max_model_len"] == 256 and kw["seed"] == 1
     assert kw["enable_lora"] is True and kw["max_lora_rank"] == lora_rank(tmp_path) == 16
+    with pytest.raises(BackendError, match="'trust_remote_code' is not an allowed"):
+        engine_kwargs("m", EngineConfig(extra={"trust_remote_code": True}), None)
     kw = engine_kwargs("m", EngineConfig(enforce_eager=False, chunked_prefill=True), None)
     assert (
         kw["enforce_eager"] is False

@@ -208,3 +208,30 @@ def test_prompts_too_long_for_instances_are_rejected_not_fatal(tmp_path: Path) -
     assert too_long and all(
         r["reject"]["reason"] == "too-long" and r["id"].endswith("#0") for r in too_long
     )
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ([], "0 answers for 2 prompts"),
+        ([[], []], "no completion for prompt 0"),
+        (None, "NoneType answers for 2 prompts"),
+        ("texts", "2 completions with text"),
+    ],
+)
+def test_a_backend_answer_of_the_wrong_shape_is_one_clear_error(answer, message: str) -> None:
+    """The steps index samples[0] and read .text: a backend's bad answer must not reach them."""
+    from curate.backends.base import BackendError, Completion
+    from curate.generate.round import RoundOutput, timed_complete
+
+    if answer == "texts":
+        answer = [[Completion("a", "stop")], [Completion(None, "stop"), Completion("b", "stop")]]  # type: ignore[arg-type]
+
+    class Broken:
+        name = "broken"
+
+        def complete(self, prompts: list[str], params: SamplingParams) -> object:
+            return answer
+
+    with pytest.raises(BackendError, match=re.escape(message)):
+        timed_complete(Broken(), ["p", "q"], SamplingParams(n=2), RoundOutput())  # type: ignore[arg-type]

@@ -104,9 +104,45 @@ def test_bad_paths_and_foreign_checkpoint(tmp_path: Path, tiny_detoxify: tuple[P
     with pytest.raises(InputError, match="--toxicity-checkpoint"):
         ToxicityStage(ToxicityConfig(checkpoint=str(tmp_path / "missing.ckpt")))
     ckpt, config_dir = tiny_detoxify
-    loaded = torch.load(ckpt, weights_only=False)
+    loaded = torch.load(ckpt, weights_only=True)
     loaded["state_dict"] = {f"wrong.{k}": v for k, v in loaded["state_dict"].items()}
     bad = tmp_path / "renamed.ckpt"
     torch.save(loaded, bad)
     with pytest.raises(InputError, match="did not load"):
         ToxicityStage(ToxicityConfig(checkpoint=str(bad), huggingface_config_path=str(config_dir)))
+
+
+class _Payload:
+    """Unpickling this writes a marker file: what a malicious checkpoint would do."""
+
+    def __init__(self, marker: str) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return (exec, (f"open({self.marker!r}, 'w').write('ran')",))
+
+
+def test_pickle_checkpoint_is_refused_and_never_runs(
+    tmp_path: Path, tiny_detoxify: tuple[Path, Path]
+) -> None:
+    import torch
+
+    ckpt, config_dir = tiny_detoxify
+    marker = tmp_path / "PWNED"
+    loaded = torch.load(ckpt, weights_only=True)
+    loaded["config"]["extra"] = _Payload(str(marker))
+    evil = tmp_path / "evil.ckpt"
+    torch.save(loaded, evil)
+    (tmp_path / "junk.ckpt").write_bytes(b"not a checkpoint")
+    for path, message in [(evil, "refused: it holds pickled"), (tmp_path / "junk.ckpt", "not a")]:
+        with pytest.raises(InputError, match=message) as info:
+            ToxicityStage(
+                ToxicityConfig(checkpoint=str(path), huggingface_config_path=str(config_dir))
+            )
+        assert "\n" not in str(info.value)
+    assert not marker.exists()
+    # the legitimate checkpoint still loads (and scores) through the same path
+    stage = ToxicityStage(
+        ToxicityConfig(checkpoint=str(ckpt), huggingface_config_path=str(config_dir))
+    )
+    assert stage.detox is not None and len(stage.detox.score(["hello", "world"])) == 2

@@ -161,3 +161,74 @@ def test_llama_cpp_greedy_tokens_match_transformers(tmp_path: Path, tiny_llama: 
         if len(got) == len(want):
             break
     assert got == want
+
+
+def test_converter_in_working_directory_never_runs(
+    tmp_path: Path, tiny_llama: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`python -m` would put the current directory first on sys.path: a planted converter ran."""
+    marker = tmp_path / "PWNED"
+    plant = f"open({str(marker)!r}, 'w').write('ran')\n"
+    work = tmp_path / "work"
+    (work / "conversion").mkdir(parents=True)
+    (work / "convert_hf_to_gguf.py").write_text(plant)
+    (work / "conversion" / "__init__.py").write_text(plant)
+    (work / "train").mkdir()
+    (work / "train" / "__init__.py").write_text(plant)
+    (work / "train" / "convert_gguf.py").write_text(plant)
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("PYTHONPATH", str(work))
+    out = tmp_path / "m.gguf"
+    result = CliRunner().invoke(
+        app,
+        [
+            "export",
+            str(tiny_llama),
+            "--gguf",
+            "--out",
+            str(out),
+            "--quant",
+            "f16",
+            "--pre-tokenizer",
+            "llama-bpe",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert not marker.exists() and out.stat().st_size > 0
+
+
+def test_converter_never_trusts_remote_code_unless_asked(tmp_path: Path) -> None:
+    """The converter passes trust_remote_code=True for many tokenizers; it is forced off."""
+    import subprocess
+    import sys
+
+    model = tmp_path / "model"
+    model.mkdir()
+    marker = tmp_path / "PWNED"
+    (model / "evil_tok.py").write_text(
+        f"open({str(marker)!r}, 'w').write('ran')\n"
+        "from transformers import PreTrainedTokenizer\n"
+        "class EvilTokenizer(PreTrainedTokenizer):\n    pass\n"
+    )
+    (model / "tokenizer_config.json").write_text(
+        '{"auto_map": {"AutoTokenizer": ["evil_tok.EvilTokenizer", null]}}'
+    )
+    (model / "config.json").write_text('{"model_type": "llama"}')
+    code = (
+        "from train.convert_gguf import forbid_remote_code; forbid_remote_code()\n"
+        "from transformers import AutoTokenizer\n"
+        "try:\n"
+        f"    AutoTokenizer.from_pretrained({str(model)!r}, trust_remote_code=True)\n"
+        "except Exception as e:\n"
+        "    print('refused:', type(e).__name__, e)\n"
+    )
+    root = str(Path(__file__).resolve().parent.parent)
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": root, "HF_HUB_OFFLINE": "1"},
+        cwd=tmp_path,
+    )
+    assert not marker.exists(), proc.stdout + proc.stderr
+    assert "trust_remote_code" in proc.stdout + proc.stderr, proc.stdout + proc.stderr

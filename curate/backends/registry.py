@@ -25,6 +25,7 @@ from curate.backends.openai_backend import OpenAIConfig
 from curate.backends.openai_backend import check_options as check_openai
 from curate.backends.transformers_backend import TransformersConfig
 from curate.backends.vllm_backend import EngineConfig
+from curate.backends.vllm_backend import check_options as check_vllm
 
 Factory = Callable[[BackendOptions], Backend]
 
@@ -72,6 +73,7 @@ SHIPPED = (
         EngineConfig,
         "engine",
         structured=True,
+        validate=check_vllm,
     ),
     BackendSpec(
         "openai",

@@ -25,6 +25,29 @@ from curate.config import option
 
 LORA_RANKS = (8, 16, 32, 64, 128, 256, 320, 512)
 
+# The vllm.LLM arguments engine.extra may set: scheduling, memory and numerics only. Anything that
+# runs or fetches code or files (trust_remote_code, worker_cls, hf_overrides, load_format,
+# download_dir, tokenizer, allowed_local_media_path …) is refused: a shared config is data.
+EXTRA_ALLOWED = (
+    "max_num_seqs",
+    "max_num_batched_tokens",
+    "seed",
+    "swap_space",
+    "cpu_offload_gb",
+    "block_size",
+    "enable_prefix_caching",
+    "kv_cache_dtype",
+    "quantization",
+    "max_seq_len_to_capture",
+    "disable_custom_all_reduce",
+    "pipeline_parallel_size",
+    "max_loras",
+    "max_cpu_loras",
+    "disable_log_stats",
+    "enable_chunked_prefill",
+    "max_logprobs",
+)
+
 
 @dataclass
 class EngineConfig:
@@ -61,9 +84,27 @@ class EngineConfig:
     )
     extra: dict[str, Any] = option(
         dict,
-        "Any other vllm.LLM keyword arguments, e.g. {max_num_seqs: 64}; they win over the keys"
-        " above.",
+        "Other vllm.LLM keyword arguments, e.g. {max_num_seqs: 64}; they win over the keys"
+        f" above. Allowed: {', '.join(EXTRA_ALLOWED)} (nothing that loads code or files).",
     )
+
+
+def check_extra(extra: Any) -> None:
+    """engine.extra holds only allow-listed vllm.LLM arguments (ValueError: one line)."""
+    if not isinstance(extra, dict):
+        raise ValueError(f"engine.extra: expected a mapping, got {type(extra).__name__}")
+    for key in extra:
+        if key not in EXTRA_ALLOWED:
+            raise ValueError(
+                f"engine.extra: {str(key)!r} is not an allowed vLLM argument "
+                f"(allowed: {', '.join(EXTRA_ALLOWED)})"
+            )
+
+
+def check_options(opts: BackendOptions) -> None:
+    """The config check of this backend (its registry row's ``validate``)."""
+    if opts.config is not None:
+        check_extra(opts.config.extra)
 
 
 def _cuda_available() -> bool:
@@ -107,6 +148,10 @@ def engine_kwargs(model: str, engine: EngineConfig, adapter: str | None) -> dict
     if adapter:
         kwargs["enable_lora"] = True
         kwargs["max_lora_rank"] = lora_rank(adapter)
+    try:
+        check_extra(engine.extra)
+    except ValueError as e:
+        raise BackendError(str(e)) from None
     kwargs.update(engine.extra)
     return kwargs
 

@@ -37,7 +37,13 @@ class ProfanityScorer:
 
 
 class DetoxifyScorer:
-    """detoxify's own ``Detoxify`` class, loaded from a local checkpoint or its download URL."""
+    """detoxify's ``Detoxify``, built here from a checkpoint loaded with ``weights_only=True``.
+
+    detoxify's own loader unpickles the checkpoint (``torch.load(weights_only=False)``): a
+    checkpoint file is data a user passes, and a pickle in it would run code. So the file is read
+    here with ``weights_only=True`` (tensors and plain containers only; anything else is refused
+    in one line) and the model is built with detoxify's ``get_model_and_tokenizer``.
+    """
 
     def __init__(
         self,
@@ -49,19 +55,27 @@ class DetoxifyScorer:
     ):
         import torch
         from detoxify import Detoxify
+        from detoxify.detoxify import get_model_and_tokenizer
 
         if threads > 0:
             torch.set_num_threads(threads)
         if checkpoint is not None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        self.detox = Detoxify(
-            model, checkpoint=checkpoint, device=device, huggingface_config_path=config_dir
+        loaded = load_checkpoint(model, checkpoint, device)
+        where = f"--toxicity-checkpoint {checkpoint}" if checkpoint else f"detoxify's {model}"
+        args, classes = checkpoint_spec(loaded, where)
+        net, tokenizer = get_model_and_tokenizer(
+            **args, state_dict=loaded["state_dict"], huggingface_config_path=config_dir
         )
+        self.detox = Detoxify.__new__(Detoxify)  # its __init__ would load the file again, unsafely
+        self.detox.model, self.detox.tokenizer = net.to(device), tokenizer
+        self.detox.class_names = [RENAMED.get(c, c) for c in classes]
+        self.detox.device = device
         self.labels = list(self.detox.class_names)
         where = f"checkpoint {checkpoint}" if checkpoint else "downloaded checkpoint"
         self.name = f"detoxify:{model} ({where})"
         if checkpoint is not None:
-            assert_weights_loaded(self.detox.model, checkpoint)
+            assert_weights_loaded(self.detox.model, loaded["state_dict"], checkpoint)
 
     def score(self, texts: list[str]) -> list[dict[str, float]]:
         if not texts:
@@ -72,11 +86,106 @@ class DetoxifyScorer:
         return [{label: float(out[label][i]) for label in self.labels} for i in range(len(texts))]
 
 
-def assert_weights_loaded(model: Any, checkpoint: str) -> None:
+# detoxify's own renaming of the Jigsaw class names (detoxify.detoxify.load_checkpoint).
+RENAMED = {
+    "toxic": "toxicity",
+    "identity_hate": "identity_attack",
+    "severe_toxic": "severe_toxicity",
+}
+
+
+def load_checkpoint(model: str, checkpoint: str | None, device: str) -> Any:
+    """The checkpoint's contents, never unpickling anything but tensors and plain data."""
+    import pickle
+
+    import torch
+
+    if checkpoint is None:
+        from detoxify.detoxify import MODEL_URLS
+
+        try:
+            return torch.hub.load_state_dict_from_url(
+                MODEL_URLS[model], map_location=device, weights_only=True, check_hash=True
+            )
+        except pickle.UnpicklingError as e:
+            raise InputError(
+                f"detoxify's {model} checkpoint holds more than tensors and plain data; refusing to "
+                f"unpickle it ({_first_line(e)}); pass --toxicity-checkpoint with a converted one"
+            ) from None
+    try:
+        return torch.load(checkpoint, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as e:
+        if "Unsupported global" not in str(e):
+            raise InputError(
+                f"--toxicity-checkpoint {checkpoint}: not a readable torch checkpoint "
+                f"({_first_line(e)})"
+            ) from None
+        raise InputError(
+            f"--toxicity-checkpoint {checkpoint}: refused: it holds pickled Python objects, not "
+            f"only tensors and plain data, and loading it could run code ({_first_line(e)})"
+        ) from None
+    except Exception as e:  # a truncated or foreign file: zip, EOF, runtime errors from torch
+        raise InputError(
+            f"--toxicity-checkpoint {checkpoint}: not a readable torch checkpoint "
+            f"({type(e).__name__}: {_first_line(e)})"
+        ) from None
+
+
+def _first_line(e: BaseException) -> str:
+    """torch's reason in a few words: the global the pickle asks for, else its first line."""
+    import re
+
+    text = str(e).strip()
+    m = re.search(r"Unsupported global: GLOBAL ([\w.]+)", text)
+    if m:
+        return f"it asks for {m.group(1)}"
+    m = re.search(r"Unsupported operand \d+", text)
+    if m:
+        return m.group(0)
+    return text.splitlines()[0].strip()[:200] if text else type(e).__name__
+
+
+def checkpoint_spec(loaded: Any, where: str) -> tuple[dict[str, Any], list[str]]:
+    """The ``arch.args`` detoxify builds the model from, and the class names, checked."""
+    import transformers
+
+    try:
+        args = dict(loaded["config"]["arch"]["args"])
+        classes = list(loaded["config"]["dataset"]["args"]["classes"])
+        if not isinstance(loaded["state_dict"], dict):
+            raise TypeError("state_dict is not a dict")
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(
+            f"{where}: not a detoxify checkpoint (needs config.arch.args, "
+            f"config.dataset.args.classes and state_dict: {type(e).__name__} {e})"
+        ) from None
+    keys = {"model_type", "model_name", "tokenizer_name", "num_classes"}
+    if set(args) != keys or not all(isinstance(c, str) for c in classes):
+        raise InputError(
+            f"{where}: config.arch.args must have exactly {sorted(keys)}, classes strings"
+        )
+    model_name, tokenizer_name = args["model_name"], args["tokenizer_name"]
+    if not (
+        isinstance(model_name, str)
+        and model_name.endswith("ForSequenceClassification")
+        and hasattr(transformers, model_name)
+    ):
+        raise InputError(f"{where}: model_name {model_name!r} is not a transformers classifier")
+    if not (
+        isinstance(tokenizer_name, str)
+        and tokenizer_name.endswith(("Tokenizer", "TokenizerFast"))
+        and hasattr(transformers, tokenizer_name)
+    ):
+        raise InputError(
+            f"{where}: tokenizer_name {tokenizer_name!r} is not a transformers tokenizer"
+        )
+    return args, classes
+
+
+def assert_weights_loaded(model: Any, saved: dict[str, Any], checkpoint: str) -> None:
     """Wrong state_dict keys load silently as random weights: compare every tensor."""
     import torch
 
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)["state_dict"]
     live = model.state_dict()
     missing = [k for k in saved if k in live and not torch.equal(live[k].cpu(), saved[k].cpu())]
     unmatched = [k for k in saved if k not in live]

@@ -3,6 +3,7 @@ until the target or the round limit, committing every round to disk before the n
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -11,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from curate.backends.base import Backend
+from curate.backends.base import Backend, redact_url
 from curate.generate.alpaca import alpaca_round
 from curate.generate.config import GenerateConfig, dump_config
 from curate.generate.context import Context
@@ -111,8 +112,8 @@ def _run(
 ) -> GenerateResult:
     state, recovery = start_or_resume(out, cfg.identity())
     counters = state.counters or new_counters()
-    with AtomicFile(out / "config.yaml") as f:
-        f.write(dump_config(cfg))
+    with AtomicFile(out / "config.yaml") as f:  # never the --base-url's user:password
+        f.write(dump_config(dataclasses.replace(cfg, base_url=redact_url(cfg.base_url))))
     listener.started(cfg, counters, recovery)
     reason = stop_reason(cfg, counters)
     t0 = time.perf_counter()

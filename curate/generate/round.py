@@ -12,7 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.backends.base import PROMPT_TOO_LONG, Backend, Completion, SamplingParams
+from curate.backends.base import (
+    PROMPT_TOO_LONG,
+    Backend,
+    BackendError,
+    Completion,
+    SamplingParams,
+)
 from curate.filters.config import ConfigError
 from curate.filters.verdict import Verdict, drop, rejected_row
 from curate.generate.parse import Failure
@@ -71,10 +77,34 @@ def timed_complete(
 
     t0 = time.perf_counter()
     result = backend.complete(prompts, params) if prompts else []
+    check_completions(backend, prompts, params, result)
     out.seconds += time.perf_counter() - t0
     out.prompts += len(prompts)
     out.completion_tokens += sum(c.completion_tokens for samples in result for c in samples)
     return result
+
+
+def check_completions(
+    backend: Backend, prompts: list[str], params: SamplingParams, result: Any
+) -> None:
+    """One list of params.n Completions with string text per prompt, whatever the backend; else
+    a BackendError (the steps index samples[0] and read .text)."""
+    name = getattr(backend, "name", type(backend).__name__)
+    if not isinstance(result, list) or len(result) != len(prompts):
+        got = len(result) if isinstance(result, list) else type(result).__name__
+        raise BackendError(f"backend {name}: {got} answers for {len(prompts)} prompts")
+    for i, samples in enumerate(result):
+        if not isinstance(samples, list) or not samples:
+            raise BackendError(f"backend {name}: no completion for prompt {i}")
+        if samples[0].finish_reason == PROMPT_TOO_LONG:
+            continue
+        if len(samples) != params.n or not all(
+            isinstance(c, Completion) and isinstance(c.text, str) for c in samples
+        ):
+            raise BackendError(
+                f"backend {name}: prompt {i}: expected {params.n} completions with text, "
+                f"got {len(samples)}"
+            )
 
 
 def parse_reject(
