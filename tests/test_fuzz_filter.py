@@ -47,9 +47,9 @@ def test_filter_reads_or_rejects_every_line_and_never_tracebacks(lines: list[str
             errors = [x for x in result.output.splitlines() if x.startswith("error:")]
             assert len(errors) == 1 and str(src) in errors[0], result.output
             return
-        nonblank = sum(1 for line in body.splitlines() if line.strip())
-        kept = (out / "kept.jsonl").read_text(encoding="utf-8").splitlines()
-        rejected = (out / "rejected.jsonl").read_text(encoding="utf-8").splitlines()
+        nonblank = sum(1 for line in body.split("\n") if line.strip())  # JSON Lines: \n only
+        kept = (out / "kept.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
+        rejected = (out / "rejected.jsonl").read_text(encoding="utf-8").split("\n")[:-1]
         for row in kept + rejected:
             json.loads(row, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
         assert len(kept) + len(rejected) == nonblank
