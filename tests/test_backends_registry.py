@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 from curate.backends import registry
 from curate.backends.registry import BackendSpec, register_backend, unregister_backend
 from curate.cli import app
-from curate.filters.config import ConfigError, build_dataclass
+from curate.config import ConfigError, build
 from curate.generate.config import GenerateConfig, load_config
 
 PACKAGE = Path(__file__).resolve().parent.parent / "curate"
@@ -128,10 +128,10 @@ def test_a_row_with_a_config_gets_its_own_yaml_section() -> None:
         class Config:
             model: str = ""
 
-        cfg = build_dataclass(Config, {"echo2": {"repeat": 3}}, "g.yaml", "")
+        cfg = build(Config, {"echo2": {"repeat": 3}}, "g.yaml", "")
         assert cfg.echo2 == EchoConfig(repeat=3) and cfg.engine.dtype == "auto"
         with pytest.raises(ConfigError, match="g.yaml: echo2.repeat: expected an integer"):
-            build_dataclass(Config, {"echo2": {"repeat": "x"}}, "g.yaml", "")
+            build(Config, {"echo2": {"repeat": "x"}}, "g.yaml", "")
         with pytest.raises(ValueError, match="backend 'vllm': section 'engine' is taken"):
             registry.with_backend_sections(Config)  # a row cannot shadow a key already there
     finally:

@@ -9,10 +9,10 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from curate.config import ConfigError as SharedConfigError
 from curate.config import flag_name
 from train.cli import app
 from train.config import LEAVES, ConfigError, TrainConfig, load_config
-from train.config_values import ConfigError as OldConfigError
 from train.recipe import check_base_model
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +69,7 @@ def test_kebab_case_flags_aliases_and_set(tmp_path: Path) -> None:
         path, ["--base_model", "other", "--output_dir", "runs/x", "--max_steps", "7"]
     )
     assert (snake.base_model, snake.output_dir, snake.max_steps) == ("other", "runs/x", 7)
-    assert OldConfigError is ConfigError  # one error class, old import paths kept
+    assert SharedConfigError is ConfigError  # one error class for every command
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from curate.config import ConfigError, build, dump, from_yaml, option
+from curate.config import ConfigError, dump, from_yaml, option
 from curate.config import set_value as set_value  # re-exported: the one checked setter
 from curate.filters.registry import STAGES as REGISTRY
 from curate.io import lang_from_path, resolve_output
@@ -25,7 +25,6 @@ DEFAULT_ORDER = list(REGISTRY)  # the registry's order: cheap first, costly last
 STAGES = tuple(DEFAULT_ORDER)
 
 # the generic machinery lives in curate.config; these names stay importable from here
-build_dataclass = build
 dump_config = dump
 
 
@@ -66,7 +65,8 @@ FilterConfig.__doc__ = "`curate filter`'s whole config: run options + one sectio
 
 
 def section_of(stage: str) -> str:
-    return stage.replace("-", "_")
+    """The config section of a registered stage (``near-dedup`` → ``near_dedup``)."""
+    return REGISTRY[stage].section
 
 
 # ---------------------------------------------------------------- loading and checking

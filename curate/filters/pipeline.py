@@ -11,7 +11,7 @@ when the run ends.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -20,7 +20,7 @@ from typing import Any
 from curate.filters.config import FilterConfig, dump_config, kept_name, resolved
 from curate.filters.parallel import WorkerPool
 from curate.filters.registry import STAGES
-from curate.filters.runner import Run
+from curate.filters.runner import Clock, Run
 from curate.filters.stage import Stage, StageContext, StageMeter
 from curate.filters.stats import PARSE_REASON, PARSE_STAGE, RunStats, StageProgress
 from curate.filters.verdict import Verdict, rejected_row
@@ -85,7 +85,7 @@ def run_filter(
             sink = _Sink(rejected_file, stats)
             run = Run(steps, sink, bar)
             stats.seconds["setup"] = time.perf_counter() - started
-            reading = _Clock()
+            reading = Clock()
             for rec in run.stream(reading.wrap(_source(inputs, cfg, sink, bar))):
                 kept_file.write(dumps(record_row(rec), ensure_ascii=False) + "\n")
                 stats.add_kept(rec)
@@ -227,22 +227,3 @@ def _source(
             else:
                 yield item
     bar.advance("read", n % 1000)
-
-
-class _Clock:
-    """Seconds spent producing the items of an iterator (here: reading and parsing the input)."""
-
-    def __init__(self) -> None:
-        self.seconds = 0.0
-
-    def wrap(self, it: Iterable[Record]) -> Iterator[Record]:
-        it = iter(it)
-        while True:
-            t = time.perf_counter()
-            try:
-                item = next(it)
-            except StopIteration:
-                self.seconds += time.perf_counter() - t
-                return
-            self.seconds += time.perf_counter() - t
-            yield item

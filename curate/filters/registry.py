@@ -53,12 +53,3 @@ STAGES: dict[str, StageSpec] = {s.name: s for s in [
     StageSpec("toxicity", ToxicityConfig, ToxicityStage, False, "detoxify scores (offline: alt-profanity-check)"),
 ]}
 # fmt: on
-
-
-def stage_names() -> list[str]:
-    return list(STAGES)
-
-
-def stage_help() -> str:
-    """`--only` / `--skip` help: every stage with its line."""
-    return "; ".join(f"{s.name}: {s.help}" for s in STAGES.values())

@@ -56,10 +56,10 @@ class Run:
 
     def stream(self, records: Iterable[Record]) -> Iterator[Record]:
         """The records every stage kept, lazily, in input order."""
-        upstream = _Clock()
+        upstream = Clock()
         stream: Iterator[Record] = upstream.wrap(records)
         for step in self.stages:
-            clock = _Clock()
+            clock = Clock()
             if hasattr(step, "meters"):  # a worker pool times its stages itself
                 stream = clock.wrap(step.run(stream, self.sink, self.progress))
             else:
@@ -88,12 +88,13 @@ class Run:
         advance(stage.name, n % ADVANCE_EVERY)
 
 
-class _Clock:
-    """Inclusive time spent producing items of an iterator (its own work and everything upstream)."""
+class Clock:
+    """Inclusive time spent producing items of an iterator (its own work and everything upstream);
+    with ``upstream`` and ``meter`` set, the difference is that stage's own time."""
 
     def __init__(self) -> None:
         self.seconds = 0.0
-        self.upstream: _Clock | None = None
+        self.upstream: Clock | None = None
         self.meter: StageMeter | None = None
 
     def wrap(self, it: Iterable[Record]) -> Iterator[Record]:
