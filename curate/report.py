@@ -16,6 +16,7 @@ from typing import Any
 
 from curate import report_plots
 from curate.io import AtomicFile
+from curate.text import printable
 
 
 def write_report(out_dir: Path, stats: dict[str, Any]) -> Path:
@@ -33,7 +34,6 @@ def write_report(out_dir: Path, stats: dict[str, Any]) -> Path:
 
 # C0/C1 controls (ESC starts terminal escape codes), DEL, and the bidi overrides / isolates that
 # reorder what a reader sees; line and paragraph separators end a Markdown line like a newline.
-_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _MD = set("\\`*[]|")
 
@@ -42,7 +42,7 @@ def _clean(value: Any, *, keep_lines: bool = False) -> str:
     text = str(value).replace("\r\n", "\n").replace("\r", "\n")
     if not keep_lines:
         text = text.replace("\n", " ").replace("\t", " ")
-    return _CONTROL.sub("", text)
+    return printable(text)
 
 
 def _md(value: Any) -> str:

@@ -218,3 +218,14 @@ def _names_to_codes() -> dict[str, str]:
     from lingua import Language
 
     return {lang.name.lower(): lang.iso_code_639_1.name.lower() for lang in Language.all()}
+
+
+# Characters a terminal or a renderer acts on instead of showing: C0/C1 controls (ESC starts
+# terminal escape sequences) but tab and newline, line/paragraph separators, bidi overrides.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` without the characters that would act on a terminal or a page (hostile data is
+    shown, never obeyed); tabs and newlines stay."""
+    return _CONTROL.sub("", text)

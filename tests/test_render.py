@@ -72,3 +72,17 @@ def test_tokenizer_chat_template(tiny_llama: Path) -> None:
 def test_unknown_template() -> None:
     with pytest.raises(ValueError, match="unknown template"):
         render(REC, "vicuna")
+
+
+def test_train_render_shows_hostile_text_without_obeying_it(tmp_path: Path) -> None:
+    """Terminal escapes and bidi overrides in a record are removed before `train render` prints."""
+    from typer.testing import CliRunner
+
+    from train.cli import app
+
+    row = '{"id": "x\\u001b[2J", "instruction": "Say \\u001b[31mred now", "output": "ok \\u202e done"}'
+    (tmp_path / "esc.jsonl").write_text(row + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["render", str(tmp_path / "esc.jsonl"), "-n", "1"])
+    assert result.exit_code == 0, result.output
+    assert "\x1b" not in result.output and "\u202e" not in result.output
+    assert "Say [31mred now" in result.output and "ok  done" in result.output

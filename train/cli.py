@@ -12,6 +12,7 @@ from rich.markup import escape
 from curate.cli_common import VersionOption, err, fail, handle_errors, ignore_file_size_signal
 from curate.config.cli import ConfigCommand, config_command
 from curate.jsonout import dumps
+from curate.text import printable
 from train.config import SPEC, TrainConfig
 
 app = typer.Typer(
@@ -123,7 +124,7 @@ def render(
         items = list(islice(read_records(data, from_format), n))
         for item in items:
             if isinstance(item, Reject):
-                err.print(f"[yellow]reject:[/] {escape(str(item))}")
+                err.print(f"[yellow]reject:[/] {escape(printable(str(item)))}")
                 continue
             spans = render_spans(item, template, tok, train_on)
             eos = (
@@ -139,11 +140,11 @@ def render(
                 masked = sum(1 for label in ex.labels if label == -100)
                 counts = f" ({masked} masked + {len(ex) - masked} learned tokens)"
             text = "".join(
-                f"[bold]{escape(t)}[/]" if learned else f"[dim]{escape(t)}[/]"
+                f"[bold]{escape(printable(t))}[/]" if learned else f"[dim]{escape(printable(t))}[/]"
                 for t, learned in spans
                 if t
             )
-            out.print(f"[bold cyan]── {escape(item.id)}{counts}[/]")
+            out.print(f"[bold cyan]── {escape(printable(item.id))}{counts}[/]")
             out.print(f"{text}[magenta]{eos}[/]")
 
 
@@ -221,7 +222,7 @@ def generate(
             items = list(read_records(input))
             for r in items:
                 if isinstance(r, Reject):
-                    err.print(f"[yellow]skipped malformed:[/] {escape(str(r))}")
+                    err.print(f"[yellow]skipped malformed:[/] {escape(printable(str(r)))}")
             records = [r for r in items if isinstance(r, Record)]
         for g in run_generate(
             adapter,
