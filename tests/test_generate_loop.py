@@ -11,7 +11,7 @@ import pytest
 from generate_fakes import SEED_INSTRUCTION, TOPICS, ScriptedBackend, respond
 
 from curate.backends.base import SamplingParams
-from curate.generate.config import GenerateConfig
+from curate.generate.config import GenerateConfig, run_id_of
 from curate.generate.loop import run_generate
 from curate.generate.state import RunDirError
 
@@ -42,7 +42,7 @@ def test_every_item_is_kept_or_rejected_with_a_reason(tmp_path: Path) -> None:
     )
     ids = [r["id"] for r in kept + rejected]
     assert len(ids) == len(set(ids))
-    assert all(re.fullmatch(r"gen-r[12]-\d+(#\d+)?", i) for i in ids)
+    assert all(re.fullmatch(r"gen-[0-9a-f]{8}-r[12]-\d+(#\d+)?", i) for i in ids)
     # each instruction list item: rejected at step 2, or pooled with at least one instance item
     for p in pool:
         assert any(i.startswith(p["id"] + "#") for i in ids)
@@ -96,7 +96,8 @@ def test_batch_duplicates_are_not_novel(tmp_path: Path) -> None:
 
     run(config(rounds=1), tmp_path, ScriptedBackend(same))
     novelty = [r for r in rows(tmp_path / "rejected.jsonl") if r["reject"]["stage"] == "novelty"]
-    assert len(novelty) == 1 and novelty[0]["reject"]["evidence"]["duplicate_of"] == "gen-r1-1"
+    first = f"gen-{run_id_of(config(rounds=1))}-r1-1"  # the run id: a hash of the settings
+    assert len(novelty) == 1 and novelty[0]["reject"]["evidence"]["duplicate_of"] == first
 
 
 def test_stops_at_target(tmp_path: Path) -> None:

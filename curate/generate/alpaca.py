@@ -51,7 +51,7 @@ def _prompts(ctx: Context, r: int) -> tuple[list[str], list[list[str]]]:
 def alpaca_round(ctx: Context, r: int) -> RoundOutput:
     cfg = ctx.cfg
     out = RoundOutput()
-    ids = Ids(r)
+    ids = Ids(ctx.run_id, r)
     prompts, shown_ids = _prompts(ctx, r)
     schema = alpaca_schema(cfg.alpaca_tasks) if cfg.structured else None
     stop = () if schema else (f"\n{len(shown_ids[0]) + 1 + cfg.alpaca_tasks}. Instruction",)

@@ -8,6 +8,9 @@ key; flags override both, ``--set`` overrides flags. The resolved config is writ
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
+import re
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
@@ -80,6 +83,27 @@ class GenerateConfig:
         "LoRA adapter directory from `train run` (openai: the name the server serves it under);"
         " null: none.",
     )
+    prompt_format: Literal["auto", "raw", "chat"] = option(
+        "auto",
+        "How prompts reach the model: raw (few-shot text the model continues), chat (each prompt a"
+        " user turn in the adapter's training template), auto (chat with an adapter, raw without).",
+        flag="--prompt-format",
+    )
+    run_id: str | None = option(
+        None,
+        "Put in every generated id (gen-RUN-rN-K) and its provenance; null: a hash of the run's"
+        " settings (same settings, same ids, so a seeded rerun is byte-identical).",
+        flag="--run-id",
+    )
+    first_round: int = option(
+        1, "Number of the first round (curate loop sets its own round number here)."
+    )
+    previous: list[str] = option(
+        list,
+        "Earlier `curate generate` run dirs: their instructions join the pool (prompt examples and"
+        " novelty) and their records the filters' dedup reference.",
+        sep=",",
+    )
     seeds: str | None = option(
         None,
         "Seed tasks, in any format `curate convert` reads; null: the project's"
@@ -128,6 +152,7 @@ class GenerateConfig:
     def identity(self) -> dict[str, Any]:
         """What a resumed run must share with the run it continues (not target, rounds, transport)."""
         keys = ("model", "adapter", "seeds", "template", "batch_size", "seed", "structured")
+        keys += ("prompt_format", "run_id", "first_round", "previous")
         ident = {k: getattr(self, k) for k in keys}
         ident["sampling"] = dataclasses.asdict(self.sampling)
         ident["prompt_counts"] = [
@@ -137,6 +162,16 @@ class GenerateConfig:
             self.alpaca_tasks,
         ]
         return ident
+
+
+def run_id_of(cfg: GenerateConfig) -> str:
+    """``cfg.run_id``, else 8 hex digits of a hash of the run's identity (minus run_id itself):
+    stable across resume and reruns, different for runs with different settings."""
+    if cfg.run_id:
+        return cfg.run_id
+    ident = {k: v for k, v in cfg.identity().items() if k not in ("run_id", "previous")}
+    text = json.dumps(ident, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:8]
 
 
 def default_config_text() -> str:
@@ -152,7 +187,7 @@ def load_config(path: str | Path | None) -> GenerateConfig:
 def check_config(cfg: GenerateConfig, origins: Origins) -> None:
     """Checks types cannot express; each names the file:line, the flag or the --set at fault."""
     where = origins.where
-    positive = ("target", "rounds", "batch_size", "new_per_prompt", "alpaca_tasks")
+    positive = ("target", "rounds", "batch_size", "new_per_prompt", "alpaca_tasks", "first_round")
     for key in positive:
         if getattr(cfg, key) < 1:
             raise ConfigError(f"{where(key)}: expected at least 1, got {getattr(cfg, key)}")
@@ -183,6 +218,10 @@ def check_config(cfg: GenerateConfig, origins: Origins) -> None:
         raise ConfigError(str(e)) from None
     if not cfg.model:
         raise ConfigError("--model is required (a model directory or a hub id)")
+    if cfg.run_id is not None and not re.fullmatch(r"[A-Za-z0-9_.]{1,32}", cfg.run_id):
+        raise ConfigError(
+            f"{where('run_id')}: expected 1-32 letters, digits, '_' or '.', got {cfg.run_id!r}"
+        )
 
 
 dump_config = dump

@@ -24,6 +24,8 @@ class Context:
     quality: Any  # curate.filters.quality.QualityConfig, for the instruction checks
     stages: list[Any] = field(default_factory=list)  # `curate filter` stages run on new triples
     kept: list[Record] = field(default_factory=list)  # every record kept so far (dedup reference)
+    run_id: str = ""  # in every generated id and its provenance
+    prompt_format: str = "raw"  # raw | chat, as resolved (curate/generate/prompt_format.py)
 
     def provenance(self, round_no: int, **extra: Any) -> dict[str, Any]:
         prov: dict[str, Any] = {
@@ -33,8 +35,12 @@ class Context:
             "adapter": self.backend.adapter,
             "template": self.cfg.template,
             "template_sha256": template_sha256(self.cfg.template),
+            "run_id": self.run_id,
+            "prompt_format": self.prompt_format,
         }
         prov.update(extra)
+        if "prompt_ids" in extra:  # the seed and pool records shown in the prompt that made it
+            prov["parents"] = list(extra["prompt_ids"])
         return prov
 
     def sampling(self, max_tokens: int, **kw: Any) -> SamplingParams:

@@ -14,15 +14,16 @@ from typing import Any
 
 from curate.backends.base import Backend, redact_url
 from curate.generate.alpaca import alpaca_round
-from curate.generate.config import GenerateConfig, dump_config
+from curate.generate.config import GenerateConfig, dump_config, run_id_of
 from curate.generate.context import Context
 from curate.generate.novelty import Novelty
+from curate.generate.prompt_format import with_format
 from curate.generate.prompts import template_hashes
 from curate.generate.round import RoundOutput
 from curate.generate.seeds import load_pool, load_seeds
 from curate.generate.selfinstruct import self_instruct_round
 from curate.generate.stages import load_kept, make_stages
-from curate.generate.state import Logs, Recovery, start_or_resume
+from curate.generate.state import Logs, Recovery, RunDirError, start_or_resume
 from curate.io import AtomicFile
 from curate.jsonout import dumps
 
@@ -122,7 +123,7 @@ def _run(
         logs = Logs(out)
         try:
             while reason is None:
-                r = counters["rounds"] + 1
+                r = cfg.first_round + counters["rounds"]
                 listener.round_started(r)
                 result = ROUNDS[cfg.template](ctx, r)
                 for name, rows in result.rows().items():
@@ -146,11 +147,22 @@ def _run(
 def _context(
     cfg: GenerateConfig, out: Path, seeds: list, make_backend: Callable[[GenerateConfig], Backend]
 ) -> Context:
-    pool = load_pool(out / "instructions.jsonl")
-    kept = load_kept(out / "records.jsonl")
+    """Seeds, the pool and kept records (earlier runs' in ``cfg.previous`` first), the stages and
+    the backend, its prompts in ``cfg.prompt_format``."""
+    earlier = [Path(p) for p in cfg.previous]
+    for d in earlier:
+        if not (d / "state.json").is_file():
+            raise RunDirError(f"previous: {d} is not a `curate generate` run directory")
+    pool = [r for d in earlier for r in load_pool(d / "instructions.jsonl")]
+    pool += load_pool(out / "instructions.jsonl")
+    kept = [r for d in earlier for r in load_kept(d / "records.jsonl")]
+    kept += load_kept(out / "records.jsonl")
     quality, stages = make_stages(cfg, kept)
     novelty = Novelty(cfg.novelty, [*seeds, *pool])
-    return Context(cfg, make_backend(cfg), seeds, pool, novelty, quality, stages, kept)
+    backend, prompt_format = with_format(make_backend(cfg), cfg)
+    return Context(
+        cfg, backend, seeds, pool, novelty, quality, stages, kept, run_id_of(cfg), prompt_format
+    )
 
 
 def _write_stats(
@@ -174,6 +186,7 @@ def _write_stats(
         if recovery
         else None,
         "seed_rejects": seed_rejects,
+        "run_id": run_id_of(cfg),
         "prompt_sha256": template_hashes(cfg.template),
     }
     with AtomicFile(out / "stats.json") as f:

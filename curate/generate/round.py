@@ -50,15 +50,17 @@ class RoundOutput:
 
 
 class Ids:
-    """Deterministic ids: ``gen-r{round}-{n}`` for each item of a round, in generation order."""
+    """Deterministic ids: ``gen-{run}-r{round}-{n}`` for each item of a round, in generation
+    order; the run id (curate.generate.config.run_id_of) keeps them apart across runs."""
 
-    def __init__(self, round_no: int):
+    def __init__(self, run_id: str, round_no: int):
+        self.run = run_id
         self.round = round_no
         self.n = 0
 
     def next(self) -> str:
         self.n += 1
-        return f"gen-r{self.round}-{self.n}"
+        return f"gen-{self.run}-r{self.round}-{self.n}"
 
 
 def step_seed(base: int, round_no: int, step: int) -> int:

@@ -205,7 +205,7 @@ def pool_record(item: NewInstruction) -> Record:
 
 def self_instruct_round(ctx: Context, r: int) -> RoundOutput:
     out = RoundOutput()
-    ids = Ids(r)
+    ids = Ids(ctx.run_id, r)
     new = step_instructions(ctx, r, ids, out)
     step_classify(ctx, r, new, out)
     out.pool = [pool_record(item) for item in new]
