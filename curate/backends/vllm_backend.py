@@ -116,6 +116,14 @@ def _cuda_available() -> bool:
         return False
 
 
+def lora_rank_for(r: int) -> int:
+    """The smallest rank vLLM accepts that holds a LoRA of rank ``r``."""
+    for rank in LORA_RANKS:
+        if rank >= r:
+            return rank
+    raise BackendError(f"LoRA rank {r} is above vLLM's maximum {LORA_RANKS[-1]}")
+
+
 def lora_rank(adapter: str | Path) -> int:
     """The smallest rank vLLM accepts that holds the adapter's ``r``."""
     cfg_path = Path(adapter) / "adapter_config.json"
@@ -168,8 +176,15 @@ class VLLMBackend:
     name = "vllm"
 
     def __init__(
-        self, model: str, *, adapter: str | None = None, engine: EngineConfig | None = None
+        self,
+        model: str,
+        *,
+        adapter: str | None = None,
+        engine: EngineConfig | None = None,
+        max_lora_rank: int | None = None,
     ):
+        """``max_lora_rank``: start with LoRA enabled (up to that rank) though no adapter is given
+        yet, so that ``use_adapter`` can add one later without reloading the base (curate loop)."""
         if missing_model_dir(model):
             raise BackendError(f"--model: no such model directory: {model}")
         self.model = model
@@ -184,6 +199,10 @@ class VLLMBackend:
             ) from e
         _set_engine_env(self.engine)
         kwargs = engine_kwargs(model, self.engine, adapter)
+        if max_lora_rank is not None:  # kept across rounds: sleep mode frees the GPU for training
+            kwargs.update(enable_lora=True, max_lora_rank=max_lora_rank)
+            if _cuda_available():
+                kwargs["enable_sleep_mode"] = True
         try:
             self.llm = vllm.LLM(**kwargs)
         except Exception as e:  # vLLM raises many types; the user needs one line
@@ -191,10 +210,21 @@ class VLLMBackend:
                 f"vllm could not load --model {model}: {type(e).__name__}: {e}"
             ) from e
         self.lora_request = None
+        self.lora_count = 0
         if adapter:
-            from vllm.lora.request import LoRARequest
+            self.use_adapter(adapter)
 
-            self.lora_request = LoRARequest("adapter", 1, str(adapter))
+    def use_adapter(self, adapter: str | None) -> None:
+        """Generate with ``adapter`` from now on (None: the base): a new LoRARequest (a new id, so
+        vLLM loads it afresh) on the engine already loaded; the base weights stay where they are."""
+        self.adapter = str(adapter) if adapter else None
+        if not adapter:
+            self.lora_request = None
+            return
+        from vllm.lora.request import LoRARequest
+
+        self.lora_count += 1
+        self.lora_request = LoRARequest(f"adapter-{self.lora_count}", self.lora_count, str(adapter))
 
     @classmethod
     def from_options(cls, opts: BackendOptions) -> VLLMBackend:

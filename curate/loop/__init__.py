@@ -1,0 +1,1 @@
+"""`curate loop`: generate → filter → train → eval, round after round (see run.py)."""

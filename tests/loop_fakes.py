@@ -1,0 +1,28 @@
+"""The loop tests' generation fake: generate_fakes.respond, also when the prompt arrives as a
+chat turn (round k>1 generates through round k-1's adapter, prompt_format auto → chat)."""
+
+from __future__ import annotations
+
+from generate_fakes import respond
+
+from curate.backends.base import SamplingParams
+
+USER, END = "<|im_start|>user\n", "<|im_end|>"
+
+
+def unwrap(prompt: str) -> str:
+    """The raw generation prompt inside a ChatML user turn (the tiny models' template)."""
+    if prompt.startswith(USER):
+        return prompt[len(USER) : prompt.rindex(END)]
+    return prompt
+
+
+def loop_respond(prompt: str, j: int, params: SamplingParams) -> str:
+    """respond() on the raw prompt; each instance's output names its instruction's number, so
+    no two records of a loop are near-duplicates of each other."""
+    raw = unwrap(prompt)
+    answer = respond(raw, j, params)
+    if raw.rsplit("\n", 1)[-1] == "Input:":
+        task = raw.rsplit("Task: ", 1)[-1].split("\n", 1)[0]
+        answer = f" <noinput>\nOutput: In short: {task.lower().rstrip('.')} is done step by step."
+    return answer
