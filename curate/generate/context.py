@@ -32,7 +32,7 @@ class Context:
             "round": round_no,
             "backend": self.backend.name,
             "model": self.backend.model,
-            "adapter": self.backend.adapter,
+            "adapter": self.cfg.adapter or self.backend.adapter,  # the directory, as configured
             "template": self.cfg.template,
             "template_sha256": template_sha256(self.cfg.template),
             "run_id": self.run_id,

@@ -1,0 +1,173 @@
+"""`curate loop` end to end on a tiny random-init Llama (transformers for training and eval, the
+scripted generation fake for generate): two rounds, resume, kill -9 inside every step kind."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from generate_fakes import ScriptedBackend
+from loop_fakes import loop_respond
+
+from curate.backends.registry import BackendSpec, register_backend, unregister_backend
+from curate.loop.config import SPEC
+from curate.loop.run import run_loop
+from curate.loop.state import LoopStateError
+
+pytestmark = pytest.mark.slow
+LAUNCHER = Path(__file__).resolve().parent / "run_loop_killed.py"
+STEPS = ("generate", "filter", "train", "eval")
+
+
+def config_text(model: Path, heldout: Path) -> str:
+    return f"""
+loop: {{rounds: 2, heldout: {heldout}}}
+generate: {{model: {model}, backend: fake, batch_size: 2}}
+filter: {{toxicity: {{enabled: false}}}}
+train:
+  {{max_steps: 2, quantization: none, template: chatml, val_size: 0, batch_size: 2, grad_accum: 1,
+   gradient_checkpointing: false, lora: {{r: 4}}, max_seq_len: 256, save_steps: 100, logging_steps: 1}}
+"""
+
+
+@pytest.fixture(scope="module")
+def fake() -> Iterator[None]:
+    spec = BackendSpec(
+        "fake", lambda o: ScriptedBackend(loop_respond, model=o.model), "scripted (tests)"
+    )
+    register_backend(spec, replace=True)
+    yield
+    unregister_backend("fake")
+
+
+@pytest.fixture(scope="module")
+def setup(
+    tmp_path_factory: pytest.TempPathFactory,
+    tiny_llama: Path,
+    small_dataset: Callable[..., Path],
+    fake: None,
+) -> tuple[Path, Path]:
+    """(config file, the uninterrupted run's DIR, moved aside so the killed runs use its path)."""
+    tmp = tmp_path_factory.mktemp("loop")
+    cfg_file = tmp / "loop.yaml"
+    cfg_file.write_text(config_text(tiny_llama, small_dataset(tmp / "heldout.jsonl", repeat=1)))
+    result = run_loop(SPEC.load(cfg_file)[0], tmp / "loop")
+    assert result.stop_reason == "round limit reached: 2 of loop.rounds 2"
+    (tmp / "loop").rename(tmp / "whole")
+    return cfg_file, tmp / "whole"
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_two_rounds_end_to_end(setup: tuple[Path, Path]) -> None:
+    _, whole = setup
+    loop = whole.parent / "loop"  # the path it ran in (provenance names it)
+    for k in (1, 2):
+        for step in STEPS:
+            assert (whole / f"rounds/00{k}/{step}/.done.json").is_file(), (k, step)
+        assert json.loads((whole / f"rounds/00{k}/eval/eval.json").read_text())["loss"] > 0
+    gen1, gen2 = (rows(whole / f"rounds/00{k}/generate/records.jsonl") for k in (1, 2))
+    assert gen1 and gen2
+    prov1, prov2 = gen1[0]["meta"]["generation"], gen2[0]["meta"]["generation"]
+    # round 1: the base model, raw few-shot; round 2: round 1's adapter, prompts as chat turns
+    assert prov1["adapter"] is None and prov1["prompt_format"] == "raw" and prov1["round"] == 1
+    assert prov2["adapter"] == str(loop / "rounds/001/train/adapter")
+    assert prov2["prompt_format"] == "chat:chatml" and prov2["round"] == 2
+    assert prov2["run_id"] == prov1["run_id"] and prov2["parents"]
+    # ids unique across rounds, each naming run and round
+    ids = [r["id"] for r in gen1 + gen2]
+    assert len(ids) == len(set(ids))
+    assert all(
+        i.startswith(f"gen-{prov1['run_id']}-r{1 if i in {r['id'] for r in gen1} else 2}-")
+        for i in ids
+    )
+    # novelty against round 1: round 2's filter and generate saw round 1's records
+    fcfg = (whole / "rounds/002/filter/config.yaml").read_text()
+    assert str(loop / "rounds/001/filter/kept.jsonl") in fcfg
+    first = {r["instruction"] for r in rows(whole / "rounds/001/filter/kept.jsonl")}
+    assert not first & {r["instruction"] for r in rows(whole / "rounds/002/filter/kept.jsonl")}
+    gcfg = (whole / "rounds/002/generate/config.yaml").read_text()
+    assert str(loop / "rounds/001/generate") in gcfg
+    # training: round 2 on both rounds' kept records
+    train2 = json.loads((whole / "rounds/002/train/.done.json").read_text())
+    assert train2["records"] == len(first) + len(rows(whole / "rounds/002/filter/kept.jsonl"))
+    # the report
+    table = list(csv.DictReader((whole / "rounds.csv").open()))
+    assert [r["round"] for r in table] == ["1", "2"]
+    assert int(table[1]["pool"]) == train2["records"] and float(table[1]["eval_loss"]) > 0
+    md = (whole / "loop.md").read_text()
+    assert "round limit reached" in md and "| 2 |" in md
+    for png in ("similarity.png", "rounds.png"):
+        assert (whole / png).stat().st_size > 1000
+
+
+def outputs(d: Path) -> dict[str, bytes]:
+    """What a run must reproduce: records, verdicts, adapters, eval (timings left out)."""
+    got = {}
+    for k in (1, 2):
+        r = d / f"rounds/00{k}"
+        for name in ("generate/records.jsonl", "generate/rejected.jsonl", "generate/instructions.jsonl",
+                     "filter/kept.jsonl", "filter/rejected.jsonl",
+                     "train/adapter/adapter_model.safetensors"):  # fmt: skip
+            got[f"{k}/{name}"] = (r / name).read_bytes()
+        ev = json.loads((r / "eval/eval.json").read_text())
+        ev.pop("loss_seconds")
+        got[f"{k}/eval.json"] = json.dumps(ev, sort_keys=True).encode()
+    return got
+
+
+def test_kill_9_inside_each_step_then_rerun_equals_an_uninterrupted_run(
+    setup: tuple[Path, Path],
+) -> None:
+    cfg_file, whole = setup
+    loop = whole.parent / "loop"
+    shutil.rmtree(loop, ignore_errors=True)
+    for step in STEPS:  # each run resumes the last one and is killed inside the next step
+        cmd = [sys.executable, str(LAUNCHER), step, "loop", str(cfg_file), "--out", str(loop)]
+        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+        assert proc.returncode == -9, (step, proc.stdout[-2000:], proc.stderr[-3000:])
+        assert (loop / f"rounds/002/{step}").is_dir(), step
+        assert not (loop / f"rounds/002/{step}/.done.json").exists(), step
+    result = run_loop(SPEC.load(cfg_file)[0], loop)
+    assert result.stop_reason == "round limit reached: 2 of loop.rounds 2"
+    assert outputs(loop) == outputs(whole)
+    # a finished loop rerun: every step skipped; a changed config of a made round: refused
+    cfg = SPEC.load(cfg_file, sets=["train.lr=0.5"])[0]
+    with pytest.raises(LoopStateError, match=r"train\.lr: 0\.0002 → 0\.5"):
+        run_loop(cfg, loop)
+    again = run_loop(SPEC.load(cfg_file, sets=["loop.rounds=2"])[0], loop)
+    assert [r["train"]["seconds"] for r in again.rounds] == [
+        r["train"]["seconds"] for r in result.rounds
+    ]
+
+
+def test_an_empty_round_stops_the_loop_with_its_reason(
+    tmp_path: Path, tiny_llama: Path, small_dataset: Callable[..., Path]
+) -> None:
+    spec = BackendSpec("mute", lambda o: ScriptedBackend(lambda p, j, s: "", model=o.model), "-")
+    register_backend(spec)
+    try:
+        text = config_text(tiny_llama, small_dataset(tmp_path / "h.jsonl", repeat=1))
+        cfg_file = tmp_path / "c.yaml"
+        cfg_file.write_text(text.replace("backend: fake", "backend: mute"))
+        cfg = SPEC.load(cfg_file)[0]
+        result = run_loop(cfg, tmp_path / "loop")
+    finally:
+        unregister_backend("mute")
+    assert result.stop_reason == "empty round: no record generated in round 1"
+    assert not (tmp_path / "loop/rounds/001/train").exists()
+    assert "empty round" in (tmp_path / "loop/loop.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["loop-tiny.yaml", "loop-gpu.yaml"])
+def test_shipped_loop_configs_load(name: str, project_root: Path) -> None:
+    cfg, _ = SPEC.load(project_root / "curate/configs" / name)
+    assert cfg.loop.heldout and cfg.generate.model and cfg.train.base_model
