@@ -10,13 +10,17 @@ from curate.cli import app as curate_app
 from curate.config import Leaf, leaves
 from curate.filters.config import FilterConfig
 from curate.generate.config import GenerateConfig
+from curate.loop.config import LoopConfig
 from train.cli import app as train_app
 from train.config import TrainConfig
+from train.eval_config import EvalConfig
 
 COMMANDS = [
     pytest.param(FilterConfig, curate_app, ["filter"], id="curate filter"),
     pytest.param(GenerateConfig, curate_app, ["generate"], id="curate generate"),
     pytest.param(TrainConfig, train_app, ["run"], id="train run"),
+    pytest.param(EvalConfig, train_app, ["eval"], id="train eval"),
+    pytest.param(LoopConfig, curate_app, ["loop"], id="curate loop"),
 ]
 
 
