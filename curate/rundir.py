@@ -56,6 +56,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "uncommitted",
         ".*.tmp-*",
     ),
+    "loop": ("rounds", "config.yaml", "loop.md", "rounds.csv", "*.png", ".*.tmp-*"),
 }
 # Commands that rerun from scratch (their old outputs are removed) rather than resume.
 FRESH = {"filter"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from curate.config import ConfigError, ConfigSpec, Origins, option
+from train.config import TEMPLATES
 
 JUDGE_PROMPT = "eval/pairwise.txt"
 
@@ -92,6 +93,10 @@ def check_eval(cfg: EvalConfig, origins: Origins) -> None:
     where = origins.where
     if not cfg.data:
         raise ConfigError(f"{where('data')}: required (one or more held-out data files)")
+    if cfg.template is not None and cfg.template not in TEMPLATES:
+        raise ConfigError(
+            f"{where('template')}: expected one of {', '.join(TEMPLATES)}, got {cfg.template!r}"
+        )
     if cfg.batch_size < 1:
         raise ConfigError(f"{where('batch_size')}: must be positive, got {cfg.batch_size}")
     if cfg.judge.enabled:

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from curate import rundir
 from curate.cli_common import err, handle_errors
 from curate.config.cli import config_command
 from curate.loop.config import SPEC, LoopConfig
@@ -34,7 +35,10 @@ def loop_command(
     from curate.generate.state import RunDirError
     from curate.loop.run import run_loop
     from curate.loop.state import LoopStateError
+    from curate.rundir import OutputDirError
     from train.eval_tasks import TasksUnavailable
 
-    with handle_errors(LoopStateError, RunDirError, BackendError, TasksUnavailable):
+    errors = (LoopStateError, RunDirError, BackendError, TasksUnavailable, OutputDirError)
+    # the claim marks DIR as a loop dir and locks it against a second run
+    with handle_errors(*errors), rundir.claim(out, "loop"):
         run_loop(cfg, out, err)
