@@ -156,3 +156,29 @@ def test_verdicts_and_the_judge_prompt_render_exactly() -> None:
     assert text.endswith("### Answer A:\n5\n\n### Answer B:\n6\n\nReply with exactly one word: "
                          "A if answer A is better, B if answer B is better, tie if they are equally good.\nVerdict:")  # fmt: skip
     assert "### Input:\n<noinput>\n" in text
+
+
+def test_cli_judge_through_a_registered_backend_writes_the_win_rate(
+    trained: tuple[Path, Path], tiny_llama: Path, tmp_path: Path
+) -> None:
+    from generate_fakes import ScriptedBackend
+
+    from curate.backends.registry import BackendSpec, register_backend, unregister_backend
+
+    spec = BackendSpec(
+        "always-a", lambda o: ScriptedBackend(lambda p, j, s: "A", model=o.model), "-"
+    )
+    register_backend(spec)
+    adapter, data = trained
+    try:
+        res = CliRunner().invoke(app, [
+            "eval", str(adapter), "--data", str(data), "--out", str(tmp_path), "--judge",
+            "--against", str(tiny_llama), "--judge-backend", "always-a", "--judge-model", "j",
+            "--set", "judge.max_new_tokens=4", "--set", "judge.max_examples=3",
+        ])  # fmt: skip
+    finally:
+        unregister_backend("always-a")
+    assert res.exit_code == 0, res.output
+    judge = json.loads((tmp_path / "eval.json").read_text())["judge"]
+    assert (judge["pairs"], judge["judgments"], judge["win_rate"]) == (3, 6, 0.5)
+    assert judge["against"] == str(tiny_llama) and judge["judge"] == "fake:j"
