@@ -171,3 +171,22 @@ def test_an_empty_round_stops_the_loop_with_its_reason(
 def test_shipped_loop_configs_load(name: str, project_root: Path) -> None:
     cfg, _ = SPEC.load(project_root / "curate/configs" / name)
     assert cfg.loop.heldout and cfg.generate.model and cfg.train.base_model
+
+
+def test_stop_rules_in_order_of_precedence() -> None:
+    from curate.loop.run import stop_reason
+
+    def rnd(kept: int, loss: float) -> dict:
+        return {"filter": {"kept": kept}, "eval": {"loss": loss}}
+
+    cfg = SPEC.defaults()
+    cfg.loop.rounds, cfg.loop.plateau_rounds, cfg.loop.plateau_delta = 10, 2, 0.1
+    assert stop_reason(cfg, [rnd(5, 3.0)]) is None
+    assert stop_reason(cfg, [rnd(5, 3.0), rnd(0, 2.0)]).startswith(
+        "empty round: no record survived"
+    )
+    assert stop_reason(cfg, [rnd(5, 3.0), rnd(5, 2.5), rnd(5, 2.45)]) is None
+    plateau = stop_reason(cfg, [rnd(5, 3.0), rnd(5, 2.5), rnd(5, 2.45), rnd(5, 2.42)])
+    assert plateau == "eval plateau: no eval loss ≥ 0.1 below 2.5000 in the last 2 round(s)"
+    cfg.loop.target_pool = 10
+    assert stop_reason(cfg, [rnd(5, 3.0), rnd(5, 2.5)]).startswith("pool target reached: 10 kept")

@@ -20,7 +20,7 @@ from curate.io import AtomicFile
 from curate.loop import steps
 from curate.loop.config import LoopConfig, loop_id, round_identity
 from curate.loop.engine import Engines
-from curate.loop.state import open_round, run_step
+from curate.loop.state import LoopStateError, open_round, run_step
 
 STEPS = ("generate", "filter", "train", "eval")
 
@@ -66,6 +66,8 @@ def run_loop(
     backend (default: the registry's)."""
     console = console or Console(stderr=True)
     log = partial(console.print, markup=False, highlight=False)
+    if not Path(cfg.loop.heldout).exists():  # before round 1's training, not after it
+        raise LoopStateError(f"loop.heldout: {cfg.loop.heldout}: no such file")
     out.mkdir(parents=True, exist_ok=True)
     with AtomicFile(out / "config.yaml") as f:
         from curate.config import dump
