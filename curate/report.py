@@ -16,16 +16,19 @@ from typing import Any
 
 from curate import report_plots
 from curate.io import AtomicFile
+from curate.report_html import write_report_html
 from curate.text import printable
 
 
 def write_report(out_dir: Path, stats: dict[str, Any]) -> Path:
-    """Draw the plots and write report.md into ``out_dir``; returns the report's path."""
+    """Draw the plots, write report.html (curate/report_html.py) and then report.md into
+    ``out_dir``; returns report.md's path."""
     lines = _summary(stats)
     lines += _reasons(stats, out_dir)
     lines += _stages(stats)
     lines += _distributions(stats, out_dir)
     lines += _examples(stats)
+    write_report_html(out_dir, stats)  # before report.md, which is written last
     path = out_dir / "report.md"
     with AtomicFile(path) as f:
         f.write("\n".join(lines).rstrip() + "\n")
