@@ -24,7 +24,7 @@ from curate.records import Record
 NAME = "toxicity"
 HIST_BINS = 20
 FIX_HINT = (
-    "pass --toxicity-checkpoint PATH (a detoxify .ckpt) and --toxicity-config-dir DIR "
+    "pass --toxicity-checkpoint PATH (a detoxify .ckpt) and --toxicity-config DIR "
     "(its tokenizer/config directory) to use detoxify offline"
 )
 
