@@ -131,3 +131,43 @@ def test_a_run_shorter_than_logging_steps_still_logs_its_last_step(
     assert [r["step"] for r in rows if "loss" in r] == [3]
     assert result.train_loss is not None and result.tokens_per_s > 0
     assert (tmp_path / "out" / "loss.png").stat().st_size > 1000
+
+
+def test_generate_progress_shows_the_round_at_80_columns_and_updates_within_it() -> None:
+    import io
+
+    from rich.console import Console, Group
+
+    from curate.backends.base import Completion
+    from curate.generate.config import GenerateConfig
+    from curate.generate.loop import new_counters
+    from curate.generate.progress import RichProgress
+    from curate.generate.state import Recovery
+
+    class Model:
+        name = "scripted"
+
+        def complete(self, prompts: list[str], params: SamplingParams) -> list[list[Completion]]:
+            return [[Completion("x", "stop", 3, 40)] for _ in prompts]
+
+    console = Console(file=io.StringIO(), width=80, record=True)
+    shown = RichProgress(console)
+    cfg = GenerateConfig(model="m")
+    shown.started(cfg, new_counters(), Recovery())
+    shown.round_started(3)
+    backend = shown.watch(Model())  # type: ignore[arg-type]
+    assert backend.name == "scripted"
+    backend.complete(["a", "b", "c"], SamplingParams())
+    console.print(Group(*shown.progress.get_renderables()))
+    shown.close()
+    text = console.export_text()
+    assert f"round 3/{cfg.rounds}" in text and "0/100 kept" in text and "ETA" in text
+    assert "3 prompts done, 120 tokens" in text and "tok/s" in text
+    assert all(len(row) <= 80 for row in text.splitlines())
+
+
+def test_gguf_unknown_tokenizer_error_names_the_flag_and_the_choices() -> None:
+    from train.export import _explain
+
+    text = _explain("... BPE pre-tokenizer was not recognized ...", Path("m"))
+    assert "--pre-tokenizer NAME" in text and "llama-bpe" in text and "\n" not in text
