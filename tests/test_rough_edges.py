@@ -171,3 +171,23 @@ def test_gguf_unknown_tokenizer_error_names_the_flag_and_the_choices() -> None:
 
     text = _explain("... BPE pre-tokenizer was not recognized ...", Path("m"))
     assert "--pre-tokenizer NAME" in text and "llama-bpe" in text and "\n" not in text
+
+
+def test_filter_progress_knows_the_input_size_and_gives_an_eta(tmp_path: Path) -> None:
+    from curate.filters.progress import PASS_1, StageProgress, count_lines
+
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(f'{{"instruction": "q{i}", "output": "a"}}\n' for i in range(400)))
+    assert count_lines(data) == 400
+    with StageProgress(["quality", "near-dedup"], inputs=[str(data)]) as bar:
+        bar.advance("read", 100, f"{data}:100")
+        left = bar.progress.tasks[bar.tasks["read"]].fields["left"]
+        assert left.startswith(" 25% of input ETA 0:00:")
+        first_pass = bar.callback("near-dedup")
+        assert first_pass is not None and PASS_1 in bar.tasks
+        first_pass(400)
+        bar.advance("near-dedup", 200)
+        left = bar.progress.tasks[bar.tasks["near-dedup"]].fields["left"]
+        assert left.startswith(" 50% of pass 1 ETA")
+        bar.advance("read", 300, bar.END)
+        assert bar.progress.tasks[bar.tasks["read"]].fields["left"].startswith("100%")
