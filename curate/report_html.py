@@ -167,15 +167,14 @@ def _languages(stats: dict[str, Any], out: Path) -> str:
 def _stages(stats: dict[str, Any]) -> str:
     rows = []
     for name, m in stats.get("stages", {}).items():
-        rate = f"{m['records_per_s']:,.0f}" if m.get("records_per_s") else "-"
         rows.append(
             f"<tr><td>{_h(name)}</td><td class='n'>{m['records_in']:,}</td>"
-            f"<td class='n'>{m['kept']:,}</td><td class='n'>{m['rejected']:,}</td>"
-            f"<td class='n'>{m['seconds']:.2f}</td><td class='n'>{rate}</td></tr>"
+            f"<td class='n'>{m['kept']:,}</td><td class='n'>{m['rejected']:,}</td></tr>"
         )
     table = (
-        "<table><tr><th>stage</th><th>records in</th><th>kept</th><th>rejected</th>"
-        "<th>seconds</th><th>records/s</th></tr>" + "".join(rows) + "</table>"
+        "<table><tr><th>stage</th><th>records in</th><th>kept</th><th>rejected</th></tr>"
+        + "".join(rows)
+        + "</table>"
     )
     return f'<section id="stages"><h2>Stages</h2>{table}</section>'
 
@@ -209,7 +208,22 @@ def _timing(stats: dict[str, Any]) -> str:
         if wall is not None
         else "-"
     )
-    return f'<section id="timing"><h2>Timing</h2><p class="timing">{text}</p></section>'
+    rows = "".join(
+        f"<tr><td>{_h(name)}</td><td class='n'>{m['seconds']:.2f}</td>"
+        f"<td class='n'>{m['records_per_s'] or 0:,.0f}</td></tr>"
+        for name, m in stats.get("stages", {}).items()
+    )
+    table = (
+        f"<table><tr><th>stage</th><th>seconds</th><th>records/s</th></tr>{rows}</table>"
+        if rows
+        else ""
+    )
+    note = (
+        "<p class='info'>The only part of this page that changes when the same run is repeated.</p>"
+    )
+    return (
+        f'<section id="timing"><h2>Timing</h2>{note}<p class="timing">{text}</p>{table}</section>'
+    )
 
 
 def _data(stats: dict[str, Any], records: ReportRecords) -> dict[str, Any]:

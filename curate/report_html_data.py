@@ -85,9 +85,10 @@ def _conversation(messages: Any) -> str:
 
 
 def _size(row: dict[str, Any]) -> int:
-    """About how many bytes ``row`` takes in the page (UTF-8, with the JSON around it)."""
-    text = "".join(f[1] for f in row["f"]) + row["ev"] + row["id"] + row["src"]
-    return len(text.encode("utf-8")) + 24 * len(row["f"]) + 60
+    """The bytes ``row`` takes in the page: its JSON in UTF-8, with <, > and & written as
+    6-character escapes (report_html._json)."""
+    text = json.dumps(row, ensure_ascii=False, separators=(",", ":"))
+    return len(text.encode("utf-8")) + 5 * (text.count("<") + text.count(">") + text.count("&"))
 
 
 class ReportRecords:

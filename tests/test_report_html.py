@@ -156,9 +156,10 @@ def test_language_counts_are_listed(hostile_run: Path) -> None:
 
 
 def test_a_large_audit_page_stays_bounded(tmp_path: Path) -> None:
-    """20,000 rejected records of 3 × 3,000 characters (180 MB of text) → a page under 10 MB."""
+    """20,000 rejected records of 3 × 1,200 characters, half of them "<" (escaped 6 bytes each in
+    the page: 72 MB of text, 250 MB escaped) → a page under 10 MB."""
     reasons = {"near-duplicate": 15_000, "blacklist:file": 4_000, "refusal": 1_000}
-    body = "word " * 600
+    body = "<a " * 400
     with (tmp_path / "rejected.jsonl").open("w", encoding="utf-8") as f:
         n = 0
         for reason, count in reasons.items():
@@ -184,7 +185,7 @@ def test_a_large_audit_page_stays_bounded(tmp_path: Path) -> None:
     data = _data(_parse(path.read_text(encoding="utf-8")))
     embedded = {r["reason"]: len(r["rows"]) for r in data["reasons"]}
     assert sum(embedded.values()) <= MAX_RECORDS and min(embedded.values()) > 0
-    assert all(len(row["f"][0][1]) < 3000 for r in data["reasons"] for row in r["rows"])
+    assert all(len(row["f"][0][1]) < 1200 for r in data["reasons"] for row in r["rows"])
     assert data["cluster_count"] == 500 and 0 < len(data["clusters"]) <= 500
 
 
@@ -229,3 +230,39 @@ def test_chromium_renders_the_records_and_runs_no_injected_script(
     png = tmp_path / "shot.png"
     bench.screenshot(chromium, hostile_run / "report.html", png, 1000, 1400)
     assert bench.ink(png) > 0.03
+
+
+def _timing_free(value: Any) -> Any:
+    """stats.json without the keys README says vary between identical runs."""
+    if isinstance(value, dict):
+        return {
+            k: _timing_free(v)
+            for k, v in value.items()
+            if not (
+                k == "seconds" or k.startswith("seconds_") or k.endswith(("_seconds", "_per_s"))
+            )
+        }
+    if isinstance(value, list):
+        return [_timing_free(v) for v in value]
+    return value
+
+
+def test_a_rerun_from_config_yaml_differs_only_in_the_timing(
+    tmp_path: Path, project_data: Path
+) -> None:
+    import re
+
+    defects = str(project_data / "samples" / "defects.jsonl")
+    first, second = tmp_path / "a", tmp_path / "b"
+    run_filter([defects], first, resolve_config([defects], None, {"lang": "en"}))
+    cfg = resolve_config([defects], first / "config.yaml", {})
+    run_filter([defects], second, cfg)
+    for name in ("kept.jsonl", "rejected.jsonl", "config.yaml", "lengths.png"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    md = [(d / "report.md").read_text().split("## Timing")[0] for d in (first, second)]
+    assert md[0] == md[1] and "## Timing" in (first / "report.md").read_text()
+    cut = re.compile(r'<section id="timing">.*?</section>', re.S)
+    html = [cut.sub("", (d / "report.html").read_text()) for d in (first, second)]
+    assert html[0] == html[1]
+    stats = [json.loads((d / "stats.json").read_text()) for d in (first, second)]
+    assert _timing_free(stats[0]) == _timing_free(stats[1])
