@@ -191,3 +191,21 @@ def test_filter_progress_knows_the_input_size_and_gives_an_eta(tmp_path: Path) -
         assert left.startswith(" 50% of pass 1 ETA")
         bar.advance("read", 300, bar.END)
         assert bar.progress.tasks[bar.tasks["read"]].fields["left"].startswith("100%")
+
+
+def test_the_connection_test_overlaps_loading_the_fallback(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setattr(tm, "_cached_checkpoint", lambda model: None)
+    monkeypatch.setattr(tm, "_no_default_route", lambda: False)
+    monkeypatch.setattr(tm, "_reachable", lambda host, timeout: time.sleep(0.6) or False)
+    loaded = []
+    start = time.perf_counter()
+    reason = tm.detoxify_unavailable(
+        "original", None, 0.6, meanwhile=lambda: time.sleep(0.6) or loaded.append(1)
+    )
+    took = time.perf_counter() - start
+    assert reason is not None and "github.com unreachable" in reason and loaded == [1]
+    assert took < 1.1, took  # side by side, not one after the other (1.2 s)

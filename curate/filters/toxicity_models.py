@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -246,8 +248,15 @@ def _reachable(host: tuple[str, int], timeout: float) -> bool:
         return False
 
 
-def detoxify_unavailable(model: str, checkpoint: str | None, timeout: float = 3.0) -> str | None:
-    """Why detoxify cannot be had without stalling, or None when it can."""
+def detoxify_unavailable(
+    model: str,
+    checkpoint: str | None,
+    timeout: float = 3.0,
+    meanwhile: Callable[[], Any] | None = None,
+) -> str | None:
+    """Why detoxify cannot be had without stalling, or None when it can. A connection test runs
+    in a thread while ``meanwhile`` (loading the fallback scorer) runs here: the wait for an
+    unreachable host overlaps that work instead of adding to it."""
     if checkpoint is not None:
         return None
     offline = _offline_env()
@@ -257,7 +266,12 @@ def detoxify_unavailable(model: str, checkpoint: str | None, timeout: float = 3.
         return None
     if _no_default_route():
         return f"cannot download the {model} checkpoint (no network: no default route)"
-    if not _reachable(DETOXIFY_HOST, timeout):
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe") as pool:
+        probe = pool.submit(_reachable, DETOXIFY_HOST, timeout)
+        if meanwhile is not None:
+            meanwhile()
+        reachable = probe.result()
+    if not reachable:
         return f"cannot download the {model} checkpoint ({DETOXIFY_HOST[0]} unreachable)"
     return None
 
