@@ -161,7 +161,7 @@ def _languages(stats: dict[str, Any], out: Path) -> str:
         "<table><tr><th>language</th><th>detected</th><th>rejected (lang-mismatch)</th></tr>"
         f"{rows}</table>"
     )
-    return head + note + table + _img(out, "languages") + "</section>"
+    return f'{head}{note}<div class="pair">{table}{_img(out, "languages")}</div></section>'
 
 
 def _stages(stats: dict[str, Any]) -> str:

@@ -26,10 +26,15 @@ from curate.generate.state import Recovery
 
 
 def quiet_engines() -> None:
-    """vLLM's own INFO lines (~60 at startup: config, weights, KV cache, compile) off unless
-    --verbose; its warnings and errors stay. Set before vLLM is imported (its engine process
-    inherits it); a VLLM_LOGGING_LEVEL the user set wins."""
-    os.environ.setdefault("VLLM_LOGGING_LEVEL", "WARNING")
+    """vLLM's own log lines (config, weights, KV cache, compile, and per-worker warnings such as
+    "CPU backend doesn't allow to use torch.set_num_threads": 40-60 at startup) off unless
+    --verbose: errors only, and no Python warnings from vllm's modules. Set before vLLM is
+    imported (its engine process inherits the variable); a VLLM_LOGGING_LEVEL the user set wins.
+    A failure still stops the run with its error."""
+    import warnings
+
+    os.environ.setdefault("VLLM_LOGGING_LEVEL", "ERROR")
+    warnings.filterwarnings("ignore", module=r"vllm(\.|$)")
 
 
 def top_reasons(counters: dict[str, Any], k: int = 3) -> str:
