@@ -91,7 +91,13 @@ def convert(
 
     def records() -> Iterator[Record]:
         nonlocal n_rejected, n_conversations, n_from_conversations
-        for item in read_records(input, from_format, lang=lang, strict=strict):
+        for item in read_records(
+            input,
+            from_format,
+            lang=lang,
+            strict=strict,
+            format_hint="pass --from (alpaca, dolly, seed, sharegpt, chatml)",
+        ):
             if isinstance(item, Reject):
                 rejects.write(dumps(item.to_dict(), ensure_ascii=False) + "\n")
                 n_rejected += 1

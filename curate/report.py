@@ -16,16 +16,20 @@ from typing import Any
 
 from curate import report_plots
 from curate.io import AtomicFile
+from curate.report_html import write_report_html
 from curate.text import printable
 
 
 def write_report(out_dir: Path, stats: dict[str, Any]) -> Path:
-    """Draw the plots and write report.md into ``out_dir``; returns the report's path."""
+    """Draw the plots, write report.html (curate/report_html.py) and then report.md into
+    ``out_dir``; returns report.md's path."""
     lines = _summary(stats)
     lines += _reasons(stats, out_dir)
     lines += _stages(stats)
     lines += _distributions(stats, out_dir)
     lines += _examples(stats)
+    lines += _timing(stats)
+    write_report_html(out_dir, stats)  # before report.md, which is written last
     path = out_dir / "report.md"
     with AtomicFile(path) as f:
         f.write("\n".join(lines).rstrip() + "\n")
@@ -80,11 +84,8 @@ def _summary(stats: dict[str, Any]) -> list[str]:
         "# Filter report",
         "",
         f"**{n:,} records → {stats['kept']:,} kept ({_pct(stats['kept'], n)}), "
-        f"{stats['rejected']:,} rejected ({_pct(stats['rejected'], n)})** "
-        f"in {stats['wall_seconds']:.1f} s ({stats['records_per_s'] or 0:,.0f} records/s, "
-        f"{stats['workers']} worker{'s' if stats['workers'] != 1 else ''}).",
+        f"{stats['rejected']:,} rejected ({_pct(stats['rejected'], n)})**.",
         "",
-        f"- time outside the stages: {_outside(stats)}",
         f"- stages, in order: {' → '.join(_md(o) for o in stats['order']) or '(none)'}",
         f"- expected language: {_md(_lang(stats))}",
         f"- toxicity model: {_md(stats.get('toxicity_model') or '(none)')}",
@@ -99,6 +100,31 @@ def _lang(stats: dict[str, Any]) -> str:
         return "(none: language mismatches are not rejected)"
     origin = stats.get("lang_from")
     return f"{stats['lang']} (from {origin}; --lang sets another)" if origin else stats["lang"]
+
+
+def _timing(stats: dict[str, Any]) -> list[str]:
+    """The one part of the report that differs between two identical runs (see README)."""
+    workers = stats["workers"]
+    lines = [
+        "## Timing",
+        "",
+        "The only part of this report that changes when the same run is repeated (in "
+        "stats.json: the keys named `seconds`, `seconds_*`, `*_seconds` and `*_per_s`).",
+        "",
+        f"- {stats['wall_seconds']:.1f} s in all ({stats['records_per_s'] or 0:,.0f} records/s, "
+        f"{workers} worker{'s' if workers != 1 else ''})",
+        f"- time outside the stages: {_outside(stats)}",
+        "",
+        "| stage | seconds | records/s |",
+        "|---|---:|---:|",
+    ]
+    for name, m in stats["stages"].items():
+        rate = f"{m['records_per_s']:,.0f}" if m["records_per_s"] else "-"
+        secs = f"{m['seconds']:.2f}" + (
+            f" ({m['workers']} workers, summed)" if m["workers"] > 1 else ""
+        )
+        lines.append(f"| {_md(name)} | {secs} | {rate} |")
+    return [*lines, ""]
 
 
 def _outside(stats: dict[str, Any]) -> str:
@@ -126,16 +152,9 @@ def _reasons(stats: dict[str, Any], out: Path) -> list[str]:
 
 
 def _stages(stats: dict[str, Any]) -> list[str]:
-    lines = ["## Stages", "", "| stage | records in | kept | rejected | seconds | records/s |"]
-    lines.append("|---|---:|---:|---:|---:|---:|")
+    lines = ["## Stages", "", "| stage | records in | kept | rejected |", "|---|---:|---:|---:|"]
     for name, m in stats["stages"].items():
-        rate = f"{m['records_per_s']:,.0f}" if m["records_per_s"] else "-"
-        secs = f"{m['seconds']:.2f}" + (
-            f" ({m['workers']} workers, summed)" if m["workers"] > 1 else ""
-        )
-        lines.append(
-            f"| {_md(name)} | {m['records_in']:,} | {m['kept']:,} | {m['rejected']:,} | {secs} | {rate} |"
-        )
+        lines.append(f"| {_md(name)} | {m['records_in']:,} | {m['kept']:,} | {m['rejected']:,} |")
     for name, m in stats["stages"].items():
         if m.get("tally"):  # what a stage counted besides its verdicts (pii: redactions)
             tally = ", ".join(f"{_md(k)} {n:,}" for k, n in m["tally"].items())

@@ -113,7 +113,9 @@ def plot_toxicity(stats: dict[str, Any], path: Path) -> None:
     ax.set_xlim(0, 1)
     ax.set_xlabel("highest toxicity score of the record (any label)")
     ax.set_ylabel("records" + (" (log scale)" if _skewed(totals) else ""))
-    ax.set_title(f"Toxicity scores ({stats.get('toxicity_model')})")
+    # the model name can carry a long reason ("… (detoxify unavailable: …)"): the report says it
+    model = str(stats.get("toxicity_model") or "").split(" (")[0][:60]
+    ax.set_title(f"Toxicity scores ({model})")
     ax.legend()
     _save(fig, path)
 

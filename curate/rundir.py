@@ -41,6 +41,7 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "rejected.jsonl",
         "stats.json",
         "report.md",
+        "report.html",
         "config.yaml",
         "kept.*",
         "*.png",

@@ -133,7 +133,7 @@ def test_file_then_flags_then_set(tmp_path: Path) -> None:
         "engine.extra={seed: 1}",
     ]
     cfg, _, own = parse(generate_command, args)
-    assert own == {"out": Path("o"), "overwrite": False}
+    assert own == {"out": Path("o"), "overwrite": False, "verbose": False}
     assert cfg.model == "0123" and cfg.structured is False and cfg.rounds == 3
     assert cfg.sampling.temperature == 0.2 and cfg.sampling.n == 2 and cfg.sampling.top_p == 1.0
     assert cfg.engine.extra == {"seed": 1}

@@ -61,8 +61,11 @@ def _explain(stderr: str, model: Path) -> str:
         )
     if "BPE pre-tokenizer was not recognized" in stderr:
         return (
-            f"{model}: llama.cpp's converter does not know this tokenizer's pre-tokenizer; "
-            "declare it with --pre-tokenizer NAME (e.g. llama-bpe, gpt-2, default)"
+            f"{model}: llama.cpp's converter does not recognise this BPE tokenizer (a tokenizer "
+            "trained or changed locally has a fingerprint not in its list); pass --pre-tokenizer "
+            "NAME for the one it derives from: llama-bpe (Llama 3), gpt-2 (GPT-2 byte-level BPE), "
+            "falcon, qwen2, default (whitespace split); a wrong one splits text differently in "
+            "llama.cpp than in training"
         )
     if "sentencepiece" in stderr.lower() and "No module" in stderr:
         return "this tokenizer needs the sentencepiece package: pip install sentencepiece"

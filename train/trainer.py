@@ -91,9 +91,14 @@ class MetricsLog(TrainerCallback):
         self.progress.start()
         self.last_time, self.last_tokens = time.perf_counter(), self.meter.tokens
 
-    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> Any:
         if self.progress is not None:
             self.progress.update(self.task, completed=state.global_step)
+        if state.global_step >= state.max_steps:
+            # the last step is always logged: a run shorter than logging_steps (or ending
+            # between two logging steps) would otherwise leave no loss for it
+            control.should_log = True
+        return control
 
     def on_log(
         self, args: Any, state: Any, control: Any, logs: dict[str, Any] | None = None, **kw: Any

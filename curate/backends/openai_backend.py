@@ -162,9 +162,7 @@ class OpenAIBackend:
         except openai.APITimeoutError:
             raise _Retryable(f"timed out after {self.config.timeout_s:g} s") from None
         except openai.APIConnectionError as e:
-            cause = self._body(str(e.__cause__ or e))
-            if self.reached and _refused(e):
-                cause += "; the server answered earlier in this run: it may have crashed"
+            cause = self._body(str(e.__cause__ or e)) + _connection_hint(e, self.reached)
             raise _Retryable(f"connection error ({cause})") from None
         except openai.APIStatusError as e:
             self.reached = True
@@ -266,6 +264,35 @@ def _secrets(url: str, key: str | None) -> list[str]:
         found += [part for part in m.group(1).split(":") if len(part) >= 4]
         found.append(m.group(1))
     return found
+
+
+def _connection_hint(e: BaseException, reached: bool) -> str:
+    """What a failed connection most likely means, and what to check."""
+    if _refused(e):
+        if reached:
+            return "; the server answered earlier in this run: it may have crashed (see its log)"
+        return (
+            "; nothing is listening there: the server is not running, is still loading, or died"
+            " (check its log; a vLLM server on CPU needs --no-enable-chunked-prefill, else it"
+            " crashes on the first request), or --base-url names the wrong host or port"
+        )
+    if _chain_has(e, "disconnected", "closed", "reset"):
+        return (
+            "; the server closed the connection without answering: it may have crashed on this"
+            " request (check its log)"
+        )
+    return ""
+
+
+def _chain_has(e: BaseException, *words: str) -> bool:
+    seen: BaseException | None = e
+    for _ in range(8):
+        if seen is None:
+            return False
+        if any(w in str(seen).lower() for w in words):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _refused(e: BaseException) -> bool:

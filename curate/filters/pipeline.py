@@ -19,10 +19,11 @@ from typing import Any
 
 from curate.filters.config import FilterConfig, dump_config, kept_name, resolved
 from curate.filters.parallel import WorkerPool
+from curate.filters.progress import StageProgress
 from curate.filters.registry import STAGES
 from curate.filters.runner import Clock, Run
 from curate.filters.stage import Stage, StageContext, StageMeter
-from curate.filters.stats import PARSE_REASON, PARSE_STAGE, RunStats, StageProgress
+from curate.filters.stats import PARSE_REASON, PARSE_STAGE, RunStats
 from curate.filters.verdict import Verdict, rejected_row
 from curate.io import AtomicFile, Reject, read_records, write_records
 from curate.jsonout import dumps
@@ -80,7 +81,7 @@ def run_filter(
     try:
         # worker processes are forked before any model or thread exists in this process
         steps = _steps(names, cfg)
-        with StageProgress(names, enabled=progress) as bar:
+        with StageProgress(names, enabled=progress, inputs=inputs) as bar:
             _attach(steps, cfg, bar)
             sink = _Sink(rejected_file, stats)
             run = Run(steps, sink, bar)
@@ -221,9 +222,10 @@ def _source(
         for item in read_records(path, lang=cfg.lang, strict=cfg.strict):
             n += 1
             if n % 1000 == 0:
-                bar.advance("read", 1000)
+                where = item.source if isinstance(item, Reject) else item.meta.get("source")
+                bar.advance("read", 1000, where)
             if isinstance(item, Reject):
                 sink.parse_reject(item)
             else:
                 yield item
-    bar.advance("read", n % 1000)
+    bar.advance("read", n % 1000, bar.END)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import Counter, defaultdict
-from collections.abc import Callable
 from typing import Any
 
 from curate.filters.verdict import Verdict
@@ -157,52 +156,3 @@ def _quantile(ordered: list[tuple[int, int]], n: int, q: float) -> int:
         if seen > target:
             return value
     return ordered[-1][0]
-
-
-class StageProgress:
-    """A rich progress bar per stage (records seen, records/s) on stderr; a no-op when disabled."""
-
-    def __init__(self, stages: list[str], enabled: bool = True):
-        self.enabled = enabled
-        self.stages = stages
-        self.tasks: dict[str, Any] = {}
-        self.progress: Any = None
-
-    def __enter__(self) -> StageProgress:
-        if not self.enabled:
-            return self
-        from rich.console import Console
-        from rich.progress import MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        self.progress = Progress(
-            TextColumn("{task.description:>12}"),
-            MofNCompleteColumn(),
-            TextColumn("records"),
-            TextColumn("[cyan]{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            console=Console(stderr=True),
-        )
-        for name in ["read", *self.stages]:
-            self.tasks[name] = self.progress.add_task(name, total=None, rate="")
-        self.progress.start()
-        return self
-
-    def advance(self, stage: str, n: int) -> None:
-        if self.progress is None or not n:
-            return
-        self.progress.advance(self.tasks[stage], n)
-        task = self.progress.tasks[self.tasks[stage]]
-        if task.speed:
-            self.progress.update(self.tasks[stage], rate=f"{task.speed:,.0f}/s")
-
-    def callback(self, stage: str) -> Callable[[int], None] | None:
-        """For a stage that reads everything before it yields (near-dedup): its first pass."""
-        if stage != "near-dedup" or self.progress is None:
-            return None
-        first_pass = f"{stage} (pass 1)"
-        self.tasks[first_pass] = self.progress.add_task(first_pass, total=None, rate="")
-        return lambda n: self.advance(first_pass, n)
-
-    def __exit__(self, *exc: Any) -> None:
-        if self.progress is not None:
-            self.progress.stop()

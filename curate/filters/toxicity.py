@@ -24,7 +24,7 @@ from curate.records import Record
 NAME = "toxicity"
 HIST_BINS = 20
 FIX_HINT = (
-    "pass --toxicity-checkpoint PATH (a detoxify .ckpt) and --toxicity-config-dir DIR "
+    "pass --toxicity-checkpoint PATH (a detoxify .ckpt) and --toxicity-config DIR "
     "(its tokenizer/config directory) to use detoxify offline"
 )
 
@@ -105,7 +105,9 @@ class ToxicityStage(Stage):
     def _load(self) -> None:
         cfg = self.cfg
         tm.check_paths(cfg.checkpoint, cfg.huggingface_config_path)
-        self.fallback = tm.detoxify_unavailable(cfg.model, cfg.checkpoint, cfg.connect_timeout)
+        self.fallback = tm.detoxify_unavailable(
+            cfg.model, cfg.checkpoint, cfg.connect_timeout, meanwhile=self._load_profanity
+        )
         if self.fallback is not None:
             self.ctx.log(
                 f"toxicity: detoxify unavailable ({self.fallback}); using alt-profanity-check. {FIX_HINT}."
@@ -119,6 +121,13 @@ class ToxicityStage(Stage):
                 cfg.torch_threads,
             )
         if self.detox is None or cfg.prefilter:
+            self._load_profanity()
+        else:
+            self.profanity = None  # loaded while the connection was tested: not a prefilter
+
+    def _load_profanity(self) -> None:
+        """The bundled profanity check (≈1.5 s of sklearn imports), loaded once."""
+        if self.profanity is None:
             self.profanity = tm.ProfanityScorer()
 
     @property

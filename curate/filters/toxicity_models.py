@@ -3,14 +3,17 @@
 Deciding whether detoxify can be had never stalls: a checkpoint given by path is used; without
 one, detoxify would download its checkpoint from GitHub (and its tokenizer from the Hugging Face
 hub), so when HF_HUB_OFFLINE / TRANSFORMERS_OFFLINE is set, or the checkpoint is not in the
-torch hub cache and a 3-second connection test fails, it is unavailable and the profanity check
-(alt-profanity-check ships its model) takes its place.
+torch hub cache and either the machine has no default route or a connection test
+(``connect_timeout``, 3 s) fails, it is unavailable and the profanity check (alt-profanity-check
+ships its model) takes its place. Deciding that imports neither torch nor detoxify.
 """
 
 from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -203,15 +206,38 @@ def _offline_env() -> str | None:
     return None
 
 
-def _cached_checkpoint(model: str) -> Path | None:
-    import torch
-    from detoxify.detoxify import MODEL_URLS
+# detoxify.detoxify.MODEL_URLS' file names (tests/test_toxicity.py checks they agree): knowing
+# them here lets the offline fallback decide without importing detoxify (torch + transformers, ~4 s).
+CHECKPOINT_FILES = {
+    "original": "toxic_original-c1212f89.ckpt",
+    "unbiased": "toxic_debiased-c7548aa0.ckpt",
+    "multilingual": "multilingual_debiased-0b549669.ckpt",
+}
 
-    url = MODEL_URLS.get(model)
-    if url is None:
+
+def torch_hub_dir() -> Path:
+    """torch.hub.get_dir() without importing torch: $TORCH_HOME/hub, else
+    $XDG_CACHE_HOME/torch/hub, else ~/.cache/torch/hub."""
+    cache = os.environ.get("XDG_CACHE_HOME", os.path.join("~", ".cache"))
+    home = os.environ.get("TORCH_HOME", os.path.join(cache, "torch"))
+    return Path(os.path.expanduser(home)) / "hub"
+
+
+def _cached_checkpoint(model: str) -> Path | None:
+    name = CHECKPOINT_FILES.get(model)
+    if name is None:
         return None
-    path = Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+    path = torch_hub_dir() / "checkpoints" / name
     return path if path.exists() else None
+
+
+def _no_default_route(route_table: str = "/proc/net/route") -> bool:
+    """True when the routing table (Linux) has no default route: no network, known at once."""
+    try:
+        lines = Path(route_table).read_text().splitlines()[1:]
+    except OSError:
+        return False  # not Linux or not readable: ask the network
+    return not any(len(f := line.split()) > 1 and f[1] == "00000000" for line in lines)
 
 
 def _reachable(host: tuple[str, int], timeout: float) -> bool:
@@ -222,14 +248,30 @@ def _reachable(host: tuple[str, int], timeout: float) -> bool:
         return False
 
 
-def detoxify_unavailable(model: str, checkpoint: str | None, timeout: float = 3.0) -> str | None:
-    """Why detoxify cannot be had without stalling, or None when it can."""
+def detoxify_unavailable(
+    model: str,
+    checkpoint: str | None,
+    timeout: float = 3.0,
+    meanwhile: Callable[[], Any] | None = None,
+) -> str | None:
+    """Why detoxify cannot be had without stalling, or None when it can. A connection test runs
+    in a thread while ``meanwhile`` (loading the fallback scorer) runs here: the wait for an
+    unreachable host overlaps that work instead of adding to it."""
     if checkpoint is not None:
         return None
     offline = _offline_env()
     if offline:
         return f"offline ({offline}) and no --toxicity-checkpoint"
-    if _cached_checkpoint(model) is None and not _reachable(DETOXIFY_HOST, timeout):
+    if _cached_checkpoint(model) is not None:
+        return None
+    if _no_default_route():
+        return f"cannot download the {model} checkpoint (no network: no default route)"
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="probe") as pool:
+        probe = pool.submit(_reachable, DETOXIFY_HOST, timeout)
+        if meanwhile is not None:
+            meanwhile()
+        reachable = probe.result()
+    if not reachable:
         return f"cannot download the {model} checkpoint ({DETOXIFY_HOST[0]} unreachable)"
     return None
 
@@ -240,5 +282,5 @@ def check_paths(checkpoint: str | None, config_dir: str | None) -> None:
         raise InputError(f"--toxicity-checkpoint {checkpoint}: no such file")
     if config_dir is not None and not Path(config_dir).is_dir():
         raise InputError(
-            f"--toxicity-config-dir {config_dir}: no such directory (the tokenizer/config dir)"
+            f"--toxicity-config {config_dir}: no such directory (the tokenizer/config dir)"
         )

@@ -54,6 +54,10 @@ def generate_command(
             " outputs are replaced); a generate run dir is resumed either way.",
         ),
     ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option("--verbose", help="Show the model engine's own log lines (vLLM's startup …)."),
+    ] = False,
 ) -> None:
     """Grow an instruction set from seed tasks with a local model (Self-Instruct, or Alpaca's 20-at-once).
 
@@ -65,12 +69,15 @@ def generate_command(
     """
     # the loop pulls in numpy, MinHash and the prompt machinery: only when a run starts
     from curate.generate.loop import run_generate
-    from curate.generate.progress import RichProgress
+    from curate.generate.progress import RichProgress, quiet_engines
 
+    if not verbose:
+        quiet_engines()
     progress = RichProgress(err)
     with handle_errors(cleanup=progress.close, message=lambda e: _message(e, out)):
         hold = partial(rundir.claim, out, "generate", overwrite=overwrite)
-        result = run_generate(cfg, out, open_backend, progress, hold=hold)
+        opened = lambda c: progress.watch(open_backend(c))  # noqa: E731
+        result = run_generate(cfg, out, opened, progress, hold=hold)
     progress.close()
     _summary(err, result)
 

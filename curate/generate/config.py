@@ -67,7 +67,8 @@ class NoveltyConfig:
 class GenerateConfig:
     model: str = option(
         "",
-        "Model directory or hub id (for openai: the served model name); required.",
+        "Model directory or hub id (for openai: the served model name). [required: this flag or"
+        " `model:` in --config]",
         flag="--model",
     )
     backend: str = option(

@@ -38,6 +38,13 @@ def lang_from_path(path: str) -> str | None:
     return lang_from_name(Path(path).stem)
 
 
+# What to do about a file whose fields match no format, for commands without --from.
+FORMAT_HINT = (
+    "rename its fields to those of a format curate reads (alpaca: instruction, input, output; "
+    "dolly: instruction, context, response; seed; sharegpt; chatml; record)"
+)
+
+
 def read_records(
     path: str,
     fmt: str | None = None,
@@ -45,12 +52,14 @@ def read_records(
     lang: str | None = None,
     strict: bool = False,
     split: str | None = None,
+    format_hint: str | None = None,
 ) -> Iterator[Record | Reject]:
     """Every record of ``path`` as a Record, or as a Reject when it is malformed.
 
     ``fmt`` overrides the format detected from the first row's fields. ``lang`` (else the file
     name, as Bactrian-X names its files) sets Record.lang. With ``strict`` the first malformed
-    record raises StrictError instead of being yielded as a Reject.
+    record raises StrictError instead of being yielded as a Reject. ``format_hint`` ends the
+    error for a file whose format cannot be told (a command with --from says so).
     """
     shape = canonical_shape(fmt) if fmt else None
     lang = lang or lang_from_path(path)
@@ -61,7 +70,7 @@ def read_records(
             if shape is None:
                 raise InputError(
                     f"{row.source}: cannot tell the format from fields {sorted(row.data)}; "
-                    "pass --from (alpaca, dolly, seed, sharegpt, chatml)"
+                    + (format_hint or FORMAT_HINT)
                 )
         for item in _records_of(row, shape, f"{stem}-{count}", lang):
             if strict and isinstance(item, Reject):
