@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from curate.filters.cleaned import CleanedConfig, CleanedStage
 from curate.filters.decontam import DecontamConfig, DecontamStage
 from curate.filters.exact_dedup import ExactDedupConfig, ExactDedupStage
 from curate.filters.language import LanguageConfig, LanguageStage
@@ -46,6 +47,7 @@ class StageSpec:
 STAGES: dict[str, StageSpec] = {s.name: s for s in [
     StageSpec("exact-dedup", ExactDedupConfig, ExactDedupStage, False, "same text after normalising case, space and punctuation"),
     StageSpec("quality", QualityConfig, QualityStage, True, "empty, refusing, echoing, repetitive, truncated records; instruction length, blacklist, start"),
+    StageSpec("cleaned", CleanedConfig, CleanedStage, True, "AlpacaDataCleaned's defects: HTML entities, escapes, placeholder inputs, template leaks, merged tasks, missing media (cleaned.fix repairs)"),
     StageSpec("pii", PiiConfig, PiiStage, True, "e-mail, phone, IP, card numbers, API keys; off unless --set pii.enabled=true (pii.mode=reject|redact)"),
     StageSpec("language", LanguageConfig, LanguageStage, True, "instruction or output not in the expected language"),
     StageSpec("decontam", DecontamConfig, DecontamStage, True, "a long word n-gram shared with an eval set (--eval-set)"),
