@@ -111,6 +111,16 @@ CASES = [
     ),
     (
         "media-request",
+        rec("You are a marine biologist and I have just sent you a video of a strange creature."),
+        rec("Imagine you are a defense attorney representing a video game character in court."),
+    ),
+    (
+        "media-request",
+        rec("Can you draw a chessboard for me?"),
+        rec("How can you draw a chessboard in LaTeX? Write the code."),
+    ),
+    (
+        "media-request",
         rec("Please compose a short music piece for the piano."),
         rec("Take the role of a music historian. Explain the impact of the Beatles."),
     ),
@@ -214,8 +224,15 @@ def test_quality_bad_start_list_marks_and_digits_as_the_human_profile_sets_them(
         "3 families of 4 people shared a rental. How many towels?",
         "“Hello” in French is what word?",
         "(a) Explain photosynthesis briefly.",
+        "$240 was divided between Kelvin and Samuel. How much is left?",
     ):
         assert check_instruction(text, human).keep, text
         assert check_instruction(text, generated).reason == "bad-start", text
     assert check_instruction("...and then explain why it rained", human).reason == "bad-start"
     assert check_instruction("- ... and so on, and so forth", human).reason == "bad-start"
+
+
+def test_a_lone_surrogate_escape_is_left_as_written() -> None:
+    record = Record("r", "Say it.", "", "Caf\\u00e9 \\ud83d done.")
+    assert CleanedStage(CleanedConfig(fix=["escape-sequence"])).check([record])[0].keep
+    assert record.output == "Café \\ud83d done."

@@ -143,3 +143,19 @@ def test_generate_filters_with_the_generated_profile(tmp_path: Path) -> None:
     own = tmp_path / "f.yaml"
     own.write_text("quality:\n  blacklist: false\n")
     assert not load_config(own, profile="generated").quality.blacklist  # the file's key wins
+
+
+def test_repairs_come_back_from_worker_processes(tmp_path: Path) -> None:
+    from curate.filters.command import resolve_config
+    from curate.filters.pipeline import run_filter
+
+    rows = [{**r, "output": r["output"] + " It&#x27;s so."} for r in ROWS] * 3
+    data = _write(tmp_path / "in.jsonl", rows)
+    outs = []
+    for workers in (1, 2):
+        cfg = resolve_config([str(data)], flags={"workers": workers}, only=["quality", "cleaned"])
+        cfg.chunk_size = 2
+        out = tmp_path / f"w{workers}"
+        run_filter([str(data)], out, cfg)
+        outs.append((out / "kept.jsonl").read_text())
+    assert outs[0] == outs[1] and "It's so." in outs[0] and '"repaired"' in outs[0]

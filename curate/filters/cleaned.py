@@ -186,7 +186,10 @@ def escape_sequences(text: str) -> list[str]:
 def unescape_sequences(text: str) -> str:
     def one(m: re.Match[str]) -> str:
         s = m.group(0)
-        return chr(int(s[2:], 16)) if s[1] == "u" else cp.ESCAPES[s[1]]
+        if s[1] != "u":
+            return cp.ESCAPES[s[1]]
+        code = int(s[2:], 16)
+        return s if 0xD800 <= code <= 0xDFFF else chr(code)  # half a surrogate pair: left as is
 
     return cp.ESCAPE_SEQUENCE.sub(one, text)
 
@@ -225,16 +228,20 @@ def merged_tasks(instruction: str, min_words: int) -> list[str] | None:
 
 
 def media_request(instruction: str, input: str, c: _Compiled, go_to: bool) -> dict[str, str] | None:
-    """{word, context} where the instruction asks for or points at a medium, else None. Pointing
-    does not count where it points back ("400 photos … all these photos"), nor at a song, map or
-    chart when there is an input that may hold it as text."""
-    for m in c.media.finditer(instruction) if c.media is not None else ():
-        word = next(g for g in (m["noun"], m["noun2"], m["noun3"], m["verb"]) if g).lower()
-        pointing = m["noun2"] or m["noun3"]
-        if pointing and re.search(rf"\b{re.escape(word)}", instruction[: m.start()], re.I):
-            continue
-        if pointing and input.strip() and word not in cp.SENSORY:
-            continue
+    """{word, context} where the instruction asks for or points at a medium, else None. Not
+    counted: a request for code ("draw a board in LaTeX"); pointing back ("400 photos … all these
+    photos"); pointing at what the input describes ("The video shows …") or, for a song, map or
+    chart, may hold as text."""
+    code = c.media is None or cp.CODE_MEDIUM.search(instruction) is not None
+    for m in () if code else c.media.finditer(instruction):  # type: ignore[union-attr]
+        groups = (m["noun"], m["noun2"], m["noun3"], m["verb"], m["noun4"])
+        word = next(g for g in groups if g).lower()
+        if m["noun2"] or m["noun3"] or m["noun4"]:  # pointing at one
+            earlier = instruction[: m.start()]
+            if re.search(rf"\b{re.escape(word)}", earlier + " " + input, re.IGNORECASE):
+                continue
+            if input.strip() and word not in cp.SENSORY:
+                continue
         return {"word": word, "context": _around(instruction, m)}
     if go_to:
         m = cp.GO_TO.search(instruction)

@@ -154,6 +154,12 @@ MEDIA_REQUEST_NOUNS = (
     "chart",
 )
 MEDIA_REQUEST_VERBS = ("draw", "plot", "graph", "sketch", "paint")
+# an instruction asking for code: "draw a board in LaTeX", "plot it with matplotlib" can be done
+CODE_MEDIUM = re.compile(
+    r"\b(?:LaTeX|TikZ|ASCII|SVG|HTML|CSS|code|python|matplotlib|javascript|markdown|mermaid|"
+    r"graphviz|MATLAB|program|script|function|turtle)\b",
+    re.IGNORECASE,
+)
 # "go to" as Self-Instruct meant it: go to a website or a screen, not a place
 GO_TO = re.compile(
     r"\b(?:go|navigate|browse)\s+to\s+(?:the\s+|this\s+|a\s+|your\s+)?(?:\S*(?:www\.|https?://|\.com|\.org)|"
@@ -177,4 +183,10 @@ def media_request_pattern(
     pointed = rf"\b(?:{DEICTIC})(?:\s+\w+)?\s+(?P<noun2>{noun})s?\b"
     pointed_after = rf"\b(?P<noun3>{noun})s?\s+(?:{AFTER})\b"
     opening = rf"{IMPERATIVE}(?P<verb>{verb})\s+(?:an?|the|me|us|\w+\s+of)\b"
-    return re.compile(f"{asked}|{pointed}|{pointed_after}|{opening}", re.IGNORECASE | re.MULTILINE)
+    handed = (  # "I have just sent you a video of …": the user hands over what is not there
+        rf"\b(?:sent|send|shared|share|uploaded|attached|given|showed|show)\s+you\s+"
+        rf"(?:an?|the|this|my|some)\s+(?:\w+\s+)?(?P<noun4>{noun})s?\b"
+    )
+    return re.compile(
+        f"{asked}|{pointed}|{pointed_after}|{opening}|{handed}", re.IGNORECASE | re.MULTILINE
+    )

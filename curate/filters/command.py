@@ -18,6 +18,7 @@ from curate.cli_common import err, handle_errors
 from curate.config import ConfigError, ConfigSpec, Flag, Origins
 from curate.config.cli import config_command, parse
 from curate.filters.config import (
+    PROFILES,
     FilterConfig,
     apply_selection,
     check_config,
@@ -42,6 +43,12 @@ def toxicity_threshold_sets(value: float) -> list[tuple[str, Any]]:
 
 
 FLAGS = (
+    Flag(
+        "--profile",
+        "profile",
+        "Audit profile (default: generated for `curate generate` output, else human).",
+        choices=PROFILES,
+    ),
     Flag(
         "--lang",
         ("lang", "language.lang"),

@@ -38,11 +38,10 @@ class RunOptions:
     order: list[str] = option(list(DEFAULT_ORDER), "Stages in the order they run.")
     profile: str | None = option(
         None,
-        "Audit profile: generated (model output: Self-Instruct's rules), human (human-written"
-        " sets: rules read in context, repairs instead of rejects) or strict (every check, no"
-        " repairs); null: generated for `curate generate` output, else human. Its settings"
-        " (curate/configs/profiles/NAME.yaml) apply under --config, the flags and --set.",
-        flag="--profile",
+        "Audit profile: generated (model output: Self-Instruct's rules), human (people's writing:"
+        " rules read in context, repairs) or strict (every check, no repairs), from"
+        " curate/configs/profiles/NAME.yaml under --config, the flags and --set; null:"
+        " generated for `curate generate` output, else human.",
     )
     lang: str | None = option(None, "Expected language; null: from the input's name (es.json).")
     against: list[str] = option(
