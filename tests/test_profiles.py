@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.config import ConfigError
 from curate.filters.command import config_from_args
-from curate.filters.config import PROFILES, FilterConfig, apply_profile, check_config, load_config
+from curate.filters.config import FilterConfig, check_config, load_config
+from curate.filters.profiles import PROFILES, apply_profile
 
 ROWS = [
     {

@@ -18,13 +18,12 @@ from curate.cli_common import err, handle_errors
 from curate.config import ConfigError, ConfigSpec, Flag, Origins
 from curate.config.cli import config_command, parse
 from curate.filters.config import (
-    PROFILES,
     FilterConfig,
     apply_selection,
     check_config,
-    choose_profile,
     resolved,
 )
+from curate.filters.profiles import PROFILES, choose_profile
 from curate.filters.registry import STAGES
 from curate.filters.toxicity import ToxicityConfig
 from curate.io import InputError

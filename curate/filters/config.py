@@ -15,15 +15,13 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from curate import rundir
-from curate.config import ConfigError, dump, field_types, from_yaml, option, read_yaml
+from curate.config import ConfigError, dump, from_yaml, option, read_yaml
 from curate.config import set_value as set_value  # re-exported: the one checked setter
+from curate.filters.profiles import PROFILES, apply_profile
 from curate.filters.registry import STAGES as REGISTRY
-from curate.io import InputError, lang_from_path, read_records, resolve_output
-from curate.records import Record
+from curate.io import lang_from_path, resolve_output
 from curate.text import check_lang
 
-PROFILES = ("generated", "human", "strict")  # curate/configs/profiles/<name>.yaml
 DEFAULT_ORDER = list(REGISTRY)  # the registry's order: cheap first, costly last (registry.py)
 STAGES = tuple(DEFAULT_ORDER)
 
@@ -102,74 +100,6 @@ def load_config(path: str | Path | None, profile: str | None = None) -> FilterCo
         cfg.profile = profile
         check_config(cfg, where)
     return cfg
-
-
-# ---------------------------------------------------------------- profiles
-
-
-def profile_text(name: str) -> str:
-    if name not in PROFILES:
-        raise ConfigError(f"--profile: unknown profile {name!r}; profiles: {', '.join(PROFILES)}")
-    return files("curate.configs").joinpath(f"profiles/{name}.yaml").read_text(encoding="utf-8")
-
-
-def apply_profile(cfg: FilterConfig, name: str, keep: set[str] = frozenset()) -> None:  # type: ignore[assignment]
-    """Set the profile's keys on ``cfg``, except those in ``keep`` (set by the user: --config,
-    a flag, --set): a profile sits just above the defaults."""
-    where = f"profiles/{name}.yaml"
-    data, lines = read_yaml(profile_text(name), where)
-
-    def walk(obj: object, mapping: dict, prefix: str) -> None:
-        types_ = field_types(type(obj))
-        for key, value in mapping.items():
-            dotted = f"{prefix}{key}"
-            if key not in types_:
-                raise ConfigError(f"{where}:{lines.get(dotted, '?')}: {dotted}: unknown key")
-            if dataclasses.is_dataclass(types_[key]) and isinstance(value, dict):
-                walk(getattr(obj, key), value, f"{dotted}.")
-            elif dotted not in keep:
-                set_value(cfg, dotted, value, f"{where}:{lines.get(dotted, '?')}")
-
-    walk(cfg, data, "")
-
-
-def choose_profile(cfg: FilterConfig, inputs: list[str], keep: set[str], chosen_by: str) -> None:
-    """The run's profile (``cfg.profile``, else detected from the inputs) applied under the
-    user's keys (``keep``); why it was chosen goes to ``cfg.profile_from`` (not a config key:
-    said in the summary line, stats.json and report.md)."""
-    if cfg.profile is None:
-        cfg.profile, why = detect_profile(inputs)
-    else:
-        why = f"set by {chosen_by}"
-    apply_profile(cfg, cfg.profile, keep)
-    cfg.profile_from = why
-
-
-def detect_profile(inputs: list[str]) -> tuple[str, str]:
-    """(profile, why) for an audit whose profile was not chosen: ``generated`` when the first
-    input is `curate generate` output (its records carry meta.generation, or it lies in a
-    directory `curate generate` owns), else ``human``."""
-    first = inputs[0] if inputs else ""
-    path = Path(first.partition(":")[0] if not Path(first).exists() else first)
-    if path.is_file():
-        try:
-            marker = rundir.read_marker(path.parent)
-        except rundir.OutputDirError:
-            marker = None
-        if marker is not None and marker.get("command") == "generate":
-            return "generated", f"{path.name} is in a `curate generate` directory"
-        try:
-            for i, item in enumerate(read_records(str(path))):
-                if isinstance(item, Record):
-                    if isinstance(item.meta.get("generation"), dict):
-                        why = f"{path.name} is `curate generate` output"
-                        return "generated", why
-                    break
-                if i >= 10:
-                    break
-        except (OSError, ValueError, InputError):
-            pass  # the run itself reports an unreadable input
-    return "human", "input not `curate generate` output"
 
 
 def parse_config(text: str, where: str) -> FilterConfig:
