@@ -8,7 +8,8 @@ show. FilterConfig's sections, the default config, the stage order, ``--only/--s
 the worker-safety list all come from this table.
 
 Order: cheap first, costly last. exact-dedup is one hash per record and removes the copies every
-later stage would pay for; quality and language are fast per-record checks that drop the junk;
+later stage would pay for; quality, cleaned and language are fast per-record checks that drop
+the junk (cleaned after quality: Self-Instruct's blacklist, where a profile keeps it, names first);
 decontam is a set lookup per n-gram; near-dedup (MinHash + LSH) is the first stage that compares
 records with each other, so it runs on what survived; toxicity runs a neural model and so sees
 the fewest records.
