@@ -24,16 +24,19 @@ SHARED = ROOT.parent / "shared" / "data"
 EVAL_SET = SHARED / "self-instruct" / "user_oriented_instructions.jsonl"
 OFFLINE = {"HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
-# name → (input files, extra CLI args); paths are copied into the run dir, args name the copies
+# name → (input files, extra CLI args); paths are copied into the run dir, args name the copies.
+# GPTeacher's sets are GPT-4 output: pinned to the generated profile (the default would be
+# human: they carry no `curate generate` provenance); defects and GSM8K run the default (human).
+GENERATED = ["--profile", "generated"]
 FILTER_CASES: dict[str, tuple[list[Path], list[str]]] = {
     "defects": ([ROOT / "data" / "samples" / "defects.jsonl"], []),
-    "toolformer": ([SHARED / "gpteacher" / "toolformer.json"], []),
+    "toolformer": ([SHARED / "gpteacher" / "toolformer.json"], GENERATED),
     "toolformer-decontam": (
         [SHARED / "gpteacher" / "toolformer.json", EVAL_SET],
-        ["--only", "decontam", "--eval-set", EVAL_SET.name],
+        ["--only", "decontam", "--eval-set", EVAL_SET.name, *GENERATED],
     ),
     "gsm8k": ([SHARED / "gsm8k" / "gsm_8k_train.json"], []),
-    "roleplay": ([SHARED / "gpteacher" / "roleplay.json"], []),
+    "roleplay": ([SHARED / "gpteacher" / "roleplay.json"], GENERATED),
 }
 LARGE_RECORDS = 100_000
 LARGE_CASES = {f"synthetic-100k-w{w}": w for w in (1, 2)}

@@ -87,12 +87,20 @@ def _summary(stats: dict[str, Any]) -> list[str]:
         f"{stats['rejected']:,} rejected ({_pct(stats['rejected'], n)})**.",
         "",
         f"- stages, in order: {' → '.join(_md(o) for o in stats['order']) or '(none)'}",
+        f"- audit profile: {_md(_profile(stats))}",
         f"- expected language: {_md(_lang(stats))}",
         f"- toxicity model: {_md(stats.get('toxicity_model') or '(none)')}",
         "- files: `kept.jsonl`, `rejected.jsonl` (each with `reject.stage/reason/evidence`), "
         "`stats.json`, `config.yaml` (rerun with `--config config.yaml`)",
         "",
     ]
+
+
+def _profile(stats: dict[str, Any]) -> str:
+    if not stats.get("profile"):
+        return "(none: the config as given)"
+    why = stats.get("profile_from")
+    return f"{stats['profile']} ({why}; --profile sets another)" if why else stats["profile"]
 
 
 def _lang(stats: dict[str, Any]) -> str:

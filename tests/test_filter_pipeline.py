@@ -108,7 +108,7 @@ def test_only_and_skip_choose_the_stages(tmp_path: Path) -> None:
     }
     skip = resolve_config([DEFECTS], None, {"lang": "en"}, skip=["quality", "toxicity", "language"])
     stats = run_filter([DEFECTS], tmp_path / "skip", skip).stats
-    assert list(stats["stages"]) == ["exact-dedup", "decontam", "near-dedup"]
+    assert list(stats["stages"]) == ["exact-dedup", "cleaned", "decontam", "near-dedup"]
 
 
 class _Exploding(Stage):

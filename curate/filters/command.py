@@ -17,7 +17,13 @@ from curate import rundir
 from curate.cli_common import err, handle_errors
 from curate.config import ConfigError, ConfigSpec, Flag, Origins
 from curate.config.cli import config_command, parse
-from curate.filters.config import FilterConfig, apply_selection, check_config, resolved
+from curate.filters.config import (
+    FilterConfig,
+    apply_selection,
+    check_config,
+    resolved,
+)
+from curate.filters.profiles import PROFILES, choose_profile
 from curate.filters.registry import STAGES
 from curate.filters.toxicity import ToxicityConfig
 from curate.io import InputError
@@ -36,6 +42,12 @@ def toxicity_threshold_sets(value: float) -> list[tuple[str, Any]]:
 
 
 FLAGS = (
+    Flag(
+        "--profile",
+        "profile",
+        "Audit profile (default: generated for `curate generate` output, else human).",
+        choices=PROFILES,
+    ),
     Flag(
         "--lang",
         ("lang", "language.lang"),
@@ -99,7 +111,10 @@ def prepare(
     only: list[str] | None = None,
     skip: list[str] | None = None,
 ) -> FilterConfig:
-    """--only/--skip applied, every rule and path checked, the language filled in; no work done."""
+    """The profile applied under the user's keys, --only/--skip applied, every rule and path
+    checked, the language filled in; no work done."""
+    chosen_by = origins.labels.get("profile", "--profile").removesuffix(": profile")
+    choose_profile(cfg, inputs, set(origins.labels), chosen_by)
     apply_selection(cfg, only, skip)
     check_config(cfg, origins.source)
     check_paths(inputs, cfg)
@@ -180,7 +195,10 @@ def summary_line(stats: dict[str, Any], report: Path) -> str:
     reasons = ", ".join(f"{reason} {n:,}" for reason, n in stats["rejected_by_reason"].items())
     detail = f" ({reasons})" if reasons else ""
     lang = f" (lang {stats['lang']} from {stats['lang_from']})" if stats.get("lang_from") else ""
+    profile = (
+        f" (profile {stats['profile']}: {stats['profile_from']})" if stats.get("profile") else ""
+    )
     return (
         f"{stats['input']:,} records → {stats['kept']:,} kept, {stats['rejected']:,} rejected{detail}"
-        f" in {stats['wall_seconds']:.1f} s{lang} → {report}"
+        f" in {stats['wall_seconds']:.1f} s{profile}{lang} → {report}"
     )

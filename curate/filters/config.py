@@ -15,8 +15,9 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from curate.config import ConfigError, dump, from_yaml, option
+from curate.config import ConfigError, dump, from_yaml, option, read_yaml
 from curate.config import set_value as set_value  # re-exported: the one checked setter
+from curate.filters.profiles import PROFILES, apply_profile
 from curate.filters.registry import STAGES as REGISTRY
 from curate.io import lang_from_path, resolve_output
 from curate.text import check_lang
@@ -33,6 +34,13 @@ class RunOptions:
     """The run-level keys of `curate filter`'s config; each stage's section follows them."""
 
     order: list[str] = option(list(DEFAULT_ORDER), "Stages in the order they run.")
+    profile: str | None = option(
+        None,
+        "Audit profile: generated (model output: Self-Instruct's rules), human (people's writing:"
+        " rules read in context, repairs) or strict (every check, no repairs), from"
+        " curate/configs/profiles/NAME.yaml under --config, the flags and --set; null:"
+        " generated for `curate generate` output, else human.",
+    )
     lang: str | None = option(None, "Expected language; null: from the input's name (es.json).")
     against: list[str] = option(
         [], "Reference set for near-dedup novelty (repeatable).", flag="--against"
@@ -76,14 +84,22 @@ def default_config_text() -> str:
     return files("curate.configs").joinpath("filter.yaml").read_text(encoding="utf-8")
 
 
-def load_config(path: str | Path | None) -> FilterConfig:
-    """The shipped default (None) or a YAML file, fully checked."""
+def load_config(path: str | Path | None, profile: str | None = None) -> FilterConfig:
+    """The shipped default (None) or a YAML file, fully checked; with ``profile``, that profile's
+    settings under the file's (a key the file sets is the file's)."""
     if path is None:
-        return parse_config(default_config_text(), "filter.yaml (default)")
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"--config: {path}: no such file")
-    return parse_config(p.read_text(encoding="utf-8"), str(path))
+        text, where = default_config_text(), "filter.yaml (default)"
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise ConfigError(f"--config: {path}: no such file")
+        text, where = p.read_text(encoding="utf-8"), str(path)
+    cfg = parse_config(text, where)
+    if profile is not None:
+        apply_profile(cfg, profile, keep=set(read_yaml(text, where)[1]))
+        cfg.profile = profile
+        check_config(cfg, where)
+    return cfg
 
 
 def parse_config(text: str, where: str) -> FilterConfig:
@@ -109,6 +125,10 @@ def check_config(cfg: FilterConfig, where: str) -> None:
                 f"{where}: {spec.section}.enabled is true but order does not list {name!r} "
                 f"(a config written before it existed?): add it to order"
             )
+    if cfg.profile is not None and cfg.profile not in PROFILES:
+        raise ConfigError(
+            f"{where}: profile: expected one of {', '.join(PROFILES)} (or null), got {cfg.profile!r}"
+        )
     if cfg.workers < 1:
         raise ConfigError(f"{where}: workers: expected at least 1, got {cfg.workers}")
     for stage in STAGES:

@@ -169,6 +169,9 @@ def _finish(
     figures["seconds_outside_stages"] = {k: round(v, 2) for k, v in stats.seconds.items()}
     figures["records_per_s"] = round(stats.inputs / wall, 1) if wall > 0 else None
     figures["workers"] = cfg.workers
+    figures["profile"] = cfg.profile
+    if getattr(cfg, "profile_from", None):
+        figures["profile_from"] = cfg.profile_from
     figures["lang"] = cfg.lang
     if getattr(cfg, "lang_from", None):
         figures["lang_from"] = cfg.lang_from

@@ -84,6 +84,11 @@ class QualityConfig:
     allow_digit_start: bool = option(
         False, 'bad_start accepts a digit first ("3 ways to …"); Self-Instruct rejects those.'
     )
+    allow_list_start: bool = option(
+        False,
+        'bad_start accepts a list mark, quote or bracket before the first letter ("- Name …",'
+        ' "“Hello” in French …", "(a) …"), as human-written sets open; Self-Instruct rejects those.',
+    )
     refusal: bool = option(
         True,
         "Drop an output that opens with a refusal or an AI disclaimer, within its first"
@@ -235,9 +240,14 @@ def _check_instruction(text: str, cfg: QualityConfig, c: _Compiled) -> Verdict:
             return drop(f"blacklist:{word}", NAME, word=word)
     if cfg.bad_start:
         ev = qc.bad_start(text, cfg.allow_inverted_start, cfg.allow_digit_start)
-        if ev is not None:
+        if ev is not None and not _list_start_allowed(text, cfg):
             return drop("bad-start", NAME, **ev)
     return KEEP
+
+
+def _list_start_allowed(text: str, cfg: QualityConfig) -> bool:
+    """allow_list_start: "- Name …", "(a) …", "“Hello” …" begin as their letter (or digit) would."""
+    return cfg.allow_list_start and qc.list_start(text, cfg.allow_digit_start)
 
 
 def _exchanges(rec: Record) -> list[tuple[str, str, int | None]]:

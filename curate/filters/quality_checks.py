@@ -15,6 +15,7 @@ from curate.filters.quality_patterns import (
     DANGLING,
     INVERTED_OPENERS,
     LIST_ITEM,
+    LIST_OPENER,
     SENTENCE_SPLIT,
     SPACELESS_ANY,
     SPACELESS_SCRIPTS,
@@ -66,6 +67,16 @@ def bad_start(text: str, allow_inverted: bool, allow_digit: bool) -> Evidence:
         if second.isalpha():
             return None
     return {"first": first}
+
+
+def list_start(text: str, allow_digit: bool) -> bool:
+    """The instruction opens with a list mark, quote or bracket and then a letter (or a digit,
+    when allowed): ``- Name three …``, ``(a) Explain …``, ``"Hello" in French is …``."""
+    m = LIST_OPENER.match(text)
+    rest = text[m.end() :] if m is not None else ""
+    if not rest:
+        return False
+    return rest[0].isalpha() or (allow_digit and rest[0].isdigit())
 
 
 def refusal(output: str, phrases: tuple[str, ...], window: int) -> Evidence:

@@ -186,6 +186,11 @@ SENTENCE_SPLIT = re.compile(r"(?<=[.!?。！？])\s+|\n+")
 SPACES = re.compile(r"\s+")
 # The last line of an output that is a list item, a heading, a table row or a quoted line.
 LIST_ITEM = re.compile(r"^\s*(?:[-*•+>|#]|\d+[.)]|[a-zA-Z][.)]\s)")
+# What a human-written instruction may open with before its first word: a list mark, an item
+# label, quotes or brackets, a currency sign ("$240 was divided …": the digit start decides).
+LIST_OPENER = re.compile(
+    r"^\s*(?:[-*•–—]\s+|\(?[a-zA-Z0-9]{1,2}[.)]\s+|[\"“‘'«(\[]+|[$€£¥₹](?=\d))"
+)
 # Characters that make a line look like code, a formula or markup rather than prose.
 CODE_CHARS = re.compile(r"[=(){}\[\];<>`\\/_^*+$%@]")
 TERMINAL = ".!?。！？…:;\"'”’»)]}*`>"

@@ -8,7 +8,8 @@ show. FilterConfig's sections, the default config, the stage order, ``--only/--s
 the worker-safety list all come from this table.
 
 Order: cheap first, costly last. exact-dedup is one hash per record and removes the copies every
-later stage would pay for; quality and language are fast per-record checks that drop the junk;
+later stage would pay for; quality, cleaned and language are fast per-record checks that drop
+the junk (cleaned after quality: Self-Instruct's blacklist, where a profile keeps it, names first);
 decontam is a set lookup per n-gram; near-dedup (MinHash + LSH) is the first stage that compares
 records with each other, so it runs on what survived; toxicity runs a neural model and so sees
 the fewest records.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from curate.filters.cleaned import CleanedConfig, CleanedStage
 from curate.filters.decontam import DecontamConfig, DecontamStage
 from curate.filters.exact_dedup import ExactDedupConfig, ExactDedupStage
 from curate.filters.language import LanguageConfig, LanguageStage
@@ -46,6 +48,7 @@ class StageSpec:
 STAGES: dict[str, StageSpec] = {s.name: s for s in [
     StageSpec("exact-dedup", ExactDedupConfig, ExactDedupStage, False, "same text after normalising case, space and punctuation"),
     StageSpec("quality", QualityConfig, QualityStage, True, "empty, refusing, echoing, repetitive, truncated records; instruction length, blacklist, start"),
+    StageSpec("cleaned", CleanedConfig, CleanedStage, True, "AlpacaDataCleaned's defects: HTML entities, escapes, placeholder inputs, template leaks, merged tasks, missing media (cleaned.fix repairs)"),
     StageSpec("pii", PiiConfig, PiiStage, True, "e-mail, phone, IP, card numbers, API keys; off unless --set pii.enabled=true (pii.mode=reject|redact)"),
     StageSpec("language", LanguageConfig, LanguageStage, True, "instruction or output not in the expected language"),
     StageSpec("decontam", DecontamConfig, DecontamStage, True, "a long word n-gram shared with an eval set (--eval-set)"),

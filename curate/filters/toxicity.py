@@ -11,6 +11,7 @@ rejected without a detoxify pass.
 
 from __future__ import annotations
 
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +33,16 @@ FIX_HINT = (
 def _default_thresholds() -> dict[str, float]:
     labels = ("toxicity", "severe_toxicity", "obscene", "threat", "insult", "identity_attack")
     return {label: 0.5 for label in (*labels, "sexual_explicit")}
+
+
+def _innocent_phrases() -> list[str]:
+    """alt-profanity-check reads character n-grams: "A vampire needs to suck 7 gallons of blood"
+    scored 0.98 (GSM8K). Senses of "suck" that are about liquids, air and vacuum cleaners."""
+    return [
+        r"\bsuck(?:s|ed|ing)?\b(?=(?:\W+\w+){0,4}?\W+(?:blood|air|water|juice|nectar|sap|milk|dust|dirt))",
+        r"\bblood-?suck\w*",
+        r"\bvacuums?\b[^.?!]{0,40}?\bsuck(?:s|ed|ing)?\b",
+    ]
 
 
 @dataclass
@@ -75,6 +86,11 @@ class ToxicityConfig:
         0.85,
         "alt-profanity-check score (0-1) that drops a record as toxic:profanity (prefilter, or"
         " the fallback when detoxify is unavailable).",
+    )
+    profanity_innocent: list[str] = option(
+        _innocent_phrases,
+        "Regular expressions (any case) of innocent uses of words alt-profanity-check scores as"
+        " profanity (a vampire sucks blood): blanked out before it scores a text.",
     )
     connect_timeout: float = option(
         3.0,
@@ -150,13 +166,20 @@ class ToxicityStage(Stage):
         score, label = max(over)
         return drop(f"toxic:{label}", NAME, toxicity=round(score, 4), label=label)
 
+    def _innocent_blanked(self, texts: list[str]) -> list[str]:
+        """The texts with profanity_innocent's matches blanked (others unchanged: same scores)."""
+        if not self.cfg.profanity_innocent:
+            return texts
+        pattern = re.compile("|".join(f"(?:{p})" for p in self.cfg.profanity_innocent), re.I)
+        return [pattern.sub(" ", t) if pattern.search(t) else t for t in texts]
+
     def score_batch(self, texts: list[str]) -> list[dict[str, float]]:
         """Scores per text: profanity (prefilter or fallback), detoxify for the rest."""
         start = time.perf_counter()
         scores: list[dict[str, float]] = [{} for _ in texts]
         todo = list(range(len(texts)))
         if self.profanity is not None:
-            for i, s in enumerate(self.profanity.score(texts)):
+            for i, s in enumerate(self.profanity.score(self._innocent_blanked(texts))):
                 scores[i] = s
             if self.detox is not None:
                 todo = [i for i in todo if scores[i]["profanity"] < self.cfg.profanity_threshold]

@@ -20,7 +20,9 @@ from curate.records import Record
 
 def make_stages(cfg: GenerateConfig, kept: list[Record]) -> tuple[Any, list[Stage]]:
     """(quality config for the instruction checks, [stage objects in cfg.filters order])."""
-    fcfg = load_config(cfg.filter_config)
+    fcfg = load_config(
+        cfg.filter_config, profile="generated"
+    )  # model output: Self-Instruct's rules
     unknown = [name for name in cfg.filters if name not in STAGES]
     if unknown:
         raise ConfigError(f"filters: unknown stage {unknown[0]!r}; stages: {', '.join(STAGES)}")
