@@ -68,7 +68,7 @@ ES = {
         "Enumera todos los archivos de la carpeta, incluidos los ocultos, con su tamaño y permisos.",
 }  # fmt: skip
 TRUNCATED = {"El planeta más grande del sistema solar es Júpiter, un gigante gaseoso mucho"}
-PROMPT = re.compile(r"\n\nEnglish:\n(.*)\n\nSpanish:$", re.DOTALL)
+PROMPT = re.compile(r"\n\nEnglish:\n(.*)\n\n(?:Spanish|German):$", re.DOTALL)
 EXPECTED = {  # source id → reason in rejected.jsonl ("" = kept)
     "t01": "", "t02": "", "t03": "translate:skip-translation-task", "t04": "translate:skip-english-task",
     "t05": "translate:skip-code-only", "t06": "translate:lost-span", "t07": "translate:empty",

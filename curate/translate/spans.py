@@ -22,8 +22,12 @@ KINDS: tuple[tuple[str, str], ...] = (
     ("placeholder", r"\{[A-Za-z_][\w.]*\}|%\(\w+\)[sdif]|%[sdif]|<[A-Z][A-Z_]*>|\$\{\w+\}"),
     ("number", r"(?<![\w.])[-+]?\d+(?:[.,:/]\d+)*%?(?![\w])"),
 )
-PATTERN = re.compile("|".join(f"(?P<{k.replace('-', '_')}>{p})" for k, p in KINDS), re.DOTALL)
 MARKER = re.compile(r"\[\[(\d+)\]\]")
+# marker-shaped text already in the input is matched first and left alone
+PATTERN = re.compile(
+    "|".join([r"(?P<marker>\[\[\d+\]\])", *(f"(?P<{k.replace('-', '_')}>{p})" for k, p in KINDS)]),
+    re.DOTALL,
+)
 
 
 @dataclass
@@ -46,7 +50,7 @@ def mask(text: str, kinds: frozenset[str] | None = None) -> Masked:
 
     def replace(m: re.Match[str]) -> str:
         kind = (m.lastgroup or "").replace("_", "-")
-        if kinds is not None and kind not in kinds:
+        if kind == "marker" or (kinds is not None and kind not in kinds):
             return m.group(0)
         spans.append((kind, m.group(0)))
         return f"[[{taken + len(spans)}]]"

@@ -1,0 +1,216 @@
+"""`curate translate` with a scripted Spanish translator: spans, skips, rejects, layout, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from translate_fakes import EXPECTED, SOURCES, translate_spec
+from typer.testing import CliRunner
+
+from curate.backends.registry import register_backend, unregister_backend
+from curate.cli import app
+from curate.records import Record
+from curate.translate.skip import skip_reason
+from curate.translate.spans import mask, restore
+
+LAUNCHER = Path(__file__).resolve().parent / "translate_fakes.py"
+
+
+@pytest.fixture
+def fake_mt():
+    spec = register_backend(translate_spec())
+    try:
+        yield spec
+    finally:
+        unregister_backend(spec.name)
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    path = tmp_path / "alpaca.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in SOURCES), encoding="utf-8")
+    return path
+
+
+def translate(src: Path, out: Path, *args: str):
+    argv = ["translate", str(src), "--langs", "es", "--backend", "fake-mt", "--model", "scripted"]
+    return CliRunner().invoke(app, [*argv, "--out", str(out), "--batch-size", "4", *args])
+
+
+def rows(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+# ---------------------------------------------------------------- protected spans
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Run `pip install -U curate` and open https://example.com/docs?page=2.",
+        "Mail {name} at ana.lopez@example.org, 15% off until 31/12, ref %s and <EMAIL>.",
+        "Before:\n```python\nprint('hi 1')\n```\nAfter 2.5 s, use ${HOME} or %(count)d.",
+    ],
+)
+def test_protected_spans_round_trip_verbatim(text: str) -> None:
+    masked = mask(text)
+    assert masked.spans and "[[1]]" in masked.text
+    for _, span in masked.spans:
+        assert span not in masked.text  # the model never sees it
+    back, lost = restore(masked.text, masked)
+    assert back == text and lost == []
+
+
+def test_a_dropped_marker_is_a_lost_span_with_the_span() -> None:
+    masked = mask("Write to bob@example.com by 5 pm.")
+    back, lost = restore(masked.text.replace("[[1]]", ""), masked)
+    assert lost == [("email", "bob@example.com")]
+    assert "5" in back
+
+
+def test_text_already_holding_markers_is_not_confused() -> None:
+    masked = mask("Fill [[1]] with 42.")
+    assert masked.spans == [("number", "42")] and "[[1]]" in masked.text
+    assert restore(masked.text, masked) == ("Fill [[1]] with 42.", [])
+
+
+# ---------------------------------------------------------------- skips
+
+
+@pytest.mark.parametrize(
+    ("instruction", "output", "reason"),
+    [
+        ("Translate the sentence into German.", "Guten Morgen.", "translate:skip-translation-task"),
+        ("Correct the spelling of this word.", "necessary", "translate:skip-english-task"),
+        ("Give a synonym of happy.", "glad", "translate:skip-english-task"),
+        ("Write a SQL query listing users.", "```sql\nSELECT * FROM users;\n```", "translate:skip-code-only"),
+        ("Write a cover letter for a nurse.", "Dear hiring manager, I am writing to apply.", None),
+    ],
+)  # fmt: skip
+def test_do_not_translate_tasks_are_recognised(instruction, output, reason) -> None:
+    found = skip_reason(Record("r", instruction, output=output))
+    assert (found[0] if found else None) == reason
+
+
+# ---------------------------------------------------------------- the command
+
+
+def test_every_source_is_kept_or_rejected_with_its_reason(fake_mt, sources, tmp_path) -> None:
+    out = tmp_path / "bx"
+    result = translate(sources, out)
+    assert result.exit_code == 0, result.output
+    kept = rows(out / "es.jsonl")
+    rejected = rows(out / "rejected.jsonl")
+    got = {r["id"]: "" for r in kept} | {r["id"]: r["reject"]["reason"] for r in rejected}
+    assert got == EXPECTED
+    for r in rejected:
+        assert r["reject"]["stage"] in ("translate", "language") and r["reject"]["evidence"]
+    lost = next(r for r in rejected if r["id"] == "t06")
+    assert lost["reject"]["evidence"]["span"] == "anna@example.org"
+    # ids link back; lang and provenance on every record
+    for r in kept:
+        t = r["meta"]["translation"]
+        assert r["lang"] == "es" and t["source_id"] == r["id"] and t["target_lang"] == "es"
+        assert t["source_lang"] == "en" and t["backend"] == "fake-mt" and t["mode"] == "translate"
+        assert t["model"] == "scripted" and len(t["prompt_sha256"]) == 64
+    by_id = {r["id"]: r for r in kept}
+    assert (
+        "{name}" in by_id["t02"]["output"]
+        and "https://meet.example.com/abc" in by_id["t02"]["output"]
+    )
+    assert "`ls -la`" in by_id["t10"]["instruction"]
+    assert by_id["t01"]["output"].startswith("1. Come bien.\n2. ")
+    stats = json.loads((out / "stats.json").read_text())["languages"]["es"]
+    assert stats["kept"] == 3 and stats["rejected"] == 7
+    assert stats["rejected_by_reason"]["translate:lost-span"] == 1
+    assert "rejects by reason" in result.output and "tokens/s" in result.output
+
+
+def test_generate_mode_writes_outputs_in_the_target_language(fake_mt, sources, tmp_path) -> None:
+    out = tmp_path / "gen"
+    result = translate(sources, out, "--outputs", "generate", "--to", "alpaca")
+    assert result.exit_code == 0, result.output
+    kept = rows(out / "es.jsonl")
+    assert {r["id"] for r in kept} >= {"t01", "t06", "t07", "t08", "t09"}  # outputs not translated
+    for r in kept:
+        assert r["output"].startswith("Esta es una respuesta escrita directamente en español")
+        assert r["meta"]["translation"]["mode"] == "generate"
+        assert len(r["meta"]["translation"]["generate_prompt_sha256"]) == 64
+    alpaca = json.loads((out / "es.json").read_text(encoding="utf-8"))  # Bactrian-X's es.json
+    assert [a["instruction"] for a in alpaca] == [r["instruction"] for r in kept]
+
+
+def test_the_layout_reads_back_through_curate_filter_with_the_file_language(
+    fake_mt, sources, tmp_path
+) -> None:
+    out = tmp_path / "bx"
+    assert translate(sources, out).exit_code == 0
+    audit = tmp_path / "audit"
+    result = CliRunner().invoke(
+        app, ["filter", str(out / "es.jsonl"), "--out", str(audit), "--skip", "toxicity,decontam"]
+    )
+    assert result.exit_code == 0, result.output
+    stats = json.loads((audit / "stats.json").read_text())
+    assert stats["lang"] == "es" and "es.jsonl" in stats["lang_from"]
+    kept = rows(audit / "kept.jsonl")
+    assert {r["lang"] for r in kept} == {"es"} and len(kept) == 3
+
+
+def test_bad_options_are_one_line(tmp_path, sources) -> None:
+    runner = CliRunner()
+    base = ["translate", str(sources), "--out", str(tmp_path / "o"), "--model", "m"]
+    result = runner.invoke(app, base)
+    assert "--langs is required" in result.output and result.exit_code != 0
+    result = runner.invoke(
+        app, [*base, "--langs", "es", "--backend", "mt", "--outputs", "generate"]
+    )
+    assert "--backend mt only translates" in result.output
+    result = runner.invoke(app, [*base, "--langs", "spanish"])
+    assert "unknown language code 'spanish'" in result.output
+
+
+# ---------------------------------------------------------------- kill -9, then resume
+
+
+def cli(src: Path, out: Path, *pause: str) -> subprocess.Popen:
+    cmd = [sys.executable, str(LAUNCHER), *pause, "translate", str(src), "--langs", "es,de"]
+    cmd += ["--backend", "fake-mt", "--model", "scripted", "--out", str(out), "--batch-size", "3"]
+    cmd += ["--set", "language.enabled=false"]  # de gets the Spanish fake: not a language test
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_kill_9_then_resume_writes_every_record_once(sources, tmp_path) -> None:
+    whole = tmp_path / "whole"
+    done = cli(sources, whole)
+    assert done.wait(timeout=300) == 0, done.stdout.read()
+
+    out, paused = tmp_path / "run", tmp_path / "paused"
+    proc = cli(sources, out, "--pause-at-call", "3", "--signal", str(paused))
+    deadline = time.monotonic() + 120
+    while not paused.exists():
+        assert proc.poll() is None, proc.stdout.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
+    state = json.loads((out / "state.json").read_text())
+    assert 0 < state["done"]["es"] < len(SOURCES)
+    with (out / "es.jsonl").open("a") as f:  # a batch killed halfway through its append
+        f.write('{"id": "t07", "instruction": "half a li')
+
+    again = cli(sources, out)
+    output, _ = again.communicate(timeout=300)
+    assert again.returncode == 0, output
+    for name in ("es.jsonl", "de.jsonl", "rejected.jsonl"):
+        assert rows(out / name) == rows(whole / name), name
+    ids = [(r["id"], r["lang"]) for r in rows(out / "rejected.jsonl")]
+    assert len(ids) == len(set(ids))
+    assert (out / "uncommitted" / "es.jsonl").read_text().startswith('{"id": "t07"')
+    assert "moved to uncommitted/" in output
