@@ -22,7 +22,12 @@ TARGETS = ("es", "de", "fr", "zh")
 
 
 def build_tiny_marian(
-    path: str | Path, *, seed: int = 0, targets: tuple[str, ...] = TARGETS
+    path: str | Path,
+    *,
+    seed: int = 0,
+    targets: tuple[str, ...] = TARGETS,
+    d_model: int = 32,
+    layers: int = 1,
 ) -> Path:
     import sentencepiece as spm
     import torch
@@ -63,13 +68,13 @@ def build_tiny_marian(
     )
     config = MarianConfig(
         vocab_size=len(pieces),
-        d_model=32,
-        encoder_layers=1,
-        decoder_layers=1,
+        d_model=d_model,
+        encoder_layers=layers,
+        decoder_layers=layers,
         encoder_attention_heads=2,
         decoder_attention_heads=2,
-        encoder_ffn_dim=64,
-        decoder_ffn_dim=64,
+        encoder_ffn_dim=d_model * 2,
+        decoder_ffn_dim=d_model * 2,
         max_position_embeddings=256,
         pad_token_id=tok.pad_token_id,
         eos_token_id=tok.eos_token_id,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from curate.backends.base import (
+    PROMPT_TOO_LONG,
     BackendError,
     BackendOptions,
     Completion,
@@ -137,16 +138,16 @@ class MTBackend:
         self, m: _Loaded, texts: list[str], gen_kw: dict[str, Any], max_tokens: int
     ) -> list[Completion]:
         tok = m.tokenizer
-        enc = tok(
-            texts,
-            return_tensors="pt",
-            padding=True,
-            truncation=True,
-            max_length=self.config.max_input_tokens,
-        ).to(self.device)
+        positions = getattr(m.model.config, "max_position_embeddings", None) or 10**9
+        limit = min(self.config.max_input_tokens, positions)
+        full = [len(ids) for ids in tok(texts)["input_ids"]]  # before cutting: too long?
+        enc = tok(texts, return_tensors="pt", padding=True, truncation=True, max_length=limit).to(
+            self.device
+        )
+        max_new = min(max_tokens, positions - 2)
         with self.torch.inference_mode():
             ids = m.model.generate(
-                **enc, max_new_tokens=max_tokens, num_beams=self.config.num_beams, **gen_kw
+                **enc, max_new_tokens=max_new, num_beams=self.config.num_beams, **gen_kw
             )
         prompt_lens = enc["attention_mask"].sum(dim=1).tolist()
         special = {tok.pad_token_id, m.model.config.decoder_start_token_id}
@@ -160,7 +161,9 @@ class MTBackend:
                 new = new[: new.index(eos)]
             text = tok.decode(new, skip_special_tokens=True).strip()
             # opus-mt configs force an end token at the length limit: a reply that long was cut
-            reason = "stop" if stopped and len(new) + 1 < max_tokens else "length"
+            reason = "stop" if stopped and len(new) + 1 < max_new else "length"
+            if full[i] > limit:  # the model saw only the first `limit` tokens of it
+                reason = PROMPT_TOO_LONG
             result.append(Completion(text, reason, int(prompt_lens[i]), len(new)))
         return result
 
