@@ -214,3 +214,34 @@ def test_kill_9_then_resume_writes_every_record_once(sources, tmp_path) -> None:
     assert len(ids) == len(set(ids))
     assert (out / "uncommitted" / "es.jsonl").read_text().startswith('{"id": "t07"')
     assert "moved to uncommitted/" in output
+
+
+# ---------------------------------------------------------------- the mt engine's line handling
+
+
+class UpperMT:
+    """A translation backend that upper-cases each line (and loses any line holding DROP)."""
+
+    name, model, adapter = "upper-mt", "upper", None
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def translate(self, texts, source, target, max_tokens):
+        from curate.backends.base import Completion
+
+        self.calls.append(list(texts))
+        return [Completion("" if "DROP" in t else t.upper(), "stop", 3, 2) for t in texts]
+
+
+def test_the_mt_engine_translates_line_by_line_in_one_call() -> None:
+    from curate.translate.config import TranslateSampling
+    from curate.translate.engines import EMPTY_LINE, MTEngine
+
+    backend = UpperMT()
+    engine = MTEngine(backend, "en", "es", TranslateSampling(), 0)
+    out = engine.translate(["Hello world.\n\n[[1]]\n  - an item", "keep DROP here"], 0)
+    assert backend.calls == [["Hello world.", "- an item", "keep DROP here"]]
+    assert out[0].text == "HELLO WORLD.\n\n[[1]]\n  - AN ITEM"  # blank and span-only lines kept
+    assert (out[0].prompt_tokens, out[0].completion_tokens) == (6, 4)
+    assert out[1].finish_reason == EMPTY_LINE

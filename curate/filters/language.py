@@ -1,8 +1,11 @@
 """Language check: instruction and output must be in the expected language.
 
-Every record gets ``meta["lang_detected"]``. With an expected language (``LanguageConfig.lang``,
-from ``--lang`` or a Bactrian-X file name such as ``es.json``) a record whose instruction or
-output is confidently in another language is rejected ``lang-mismatch:<detected>``. Without one,
+Every record gets ``meta["lang_detected"]``. With an expected language (the record's own ``lang``
+— a ``lang`` field, or a Bactrian-X file name such as ``es.json`` — else ``LanguageConfig.lang``
+from ``--lang``) a record whose instruction or output is confidently in another language is
+rejected ``lang-mismatch:<detected>``; a field written in a script its language does not use is
+that language however short it is, and a foreign-script fragment is ``mixed-script:<script>``
+(curate.filters.language_script). Without one,
 languages are only detected and stored. Short texts, names, numbers, code and math are never
 classified; outputs of translation tasks are not checked.
 """

@@ -22,6 +22,7 @@ from curate.translate.spans import MARKER
 
 TRANSLATE_PROMPT = "translate/translate.txt"
 GENERATE_PROMPT = "translate/generate.txt"
+EMPTY_LINE = "empty-line"  # MTEngine's finish reason of a text one of whose lines came back empty
 TARGET_TOKEN = re.compile(r">>[a-z]{2,3}(?:_[A-Za-z]+)?<<\s*")
 
 
@@ -122,10 +123,10 @@ class MTEngine:
             o = out[i]
             o.prompt_tokens += c.prompt_tokens
             o.completion_tokens += c.completion_tokens
-            if c.finish_reason != "stop" or not c.text.strip():
-                o.finish_reason = c.finish_reason if c.finish_reason != "stop" else o.finish_reason
-                if not c.text.strip():
-                    o.finish_reason = "empty-line"
+            if not c.text.strip():
+                o.finish_reason = EMPTY_LINE  # a line of the source came back empty
+            elif c.finish_reason != "stop" and o.finish_reason == "stop":
+                o.finish_reason = c.finish_reason
         for i, o in enumerate(out):
             o.text = "\n".join(lines[i])
         return out

@@ -92,7 +92,8 @@ def _run(
     parse_rejects: list[Reject],
 ) -> TranslateResult:
     langs = [lang_code(code) or code for code in cfg.langs]
-    state, set_aside = st.start_or_resume(out, cfg.identity())
+    # the inputs too: "done" counts index into the source list (a larger --limit extends it)
+    state, set_aside = st.start_or_resume(out, {**cfg.identity(), "inputs": list(inputs)})
     with AtomicFile(out / "config.yaml") as f:
         f.write(dump(dataclasses.replace(cfg, base_url=redact_url(cfg.base_url))))
     listener.started(langs, len(sources), state.done, set_aside)

@@ -14,11 +14,12 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from curate.backends.base import Completion
+from curate.backends.base import PROMPT_TOO_LONG, Completion
 from curate.filters.language import LanguageStage
 from curate.filters.verdict import Verdict, drop
 from curate.records import Record
 from curate.translate.config import TranslateConfig
+from curate.translate.engines import EMPTY_LINE
 from curate.translate.skip import skip_reason
 from curate.translate.spans import Masked, mask, only_spans, restore
 
@@ -144,9 +145,9 @@ class Translator:
     def _check(
         self, key: str, source: str, text: str, reply: Completion, lost: list[tuple[str, str]]
     ) -> Verdict | None:
-        if not text.strip():
+        if not text.strip() or reply.finish_reason == EMPTY_LINE:
             return drop("translate:empty", STAGE, field=key, finish_reason=reply.finish_reason)
-        if reply.finish_reason in ("length", "prompt_too_long", "empty-line"):
+        if reply.finish_reason in ("length", PROMPT_TOO_LONG):
             return drop("translate:truncated", STAGE, field=key, finish_reason=reply.finish_reason)
         if lost:
             kind, span = lost[0]
@@ -177,7 +178,7 @@ class Translator:
             rec.meta["translation"]["output_generated"] = True
             if not reply.text.strip():
                 out.rejected.append((rec, drop("translate:empty", STAGE, field="output")))
-            elif reply.finish_reason in ("length", "prompt_too_long"):
+            elif reply.finish_reason in ("length", PROMPT_TOO_LONG):
                 verdict = drop(
                     "translate:truncated", STAGE, field="output", finish_reason=reply.finish_reason
                 )
