@@ -142,7 +142,8 @@ def test_generate_mode_writes_outputs_in_the_target_language(fake_mt, sources, t
     for r in kept:
         assert r["output"].startswith("Esta es una respuesta escrita directamente en español")
         assert r["meta"]["translation"]["mode"] == "generate"
-        assert len(r["meta"]["translation"]["generate_prompt_sha256"]) == 64
+        shas = r["meta"]["translation"]["generate_prompt_sha256"]
+        assert set(shas) == {"translate/generate.txt", "translate/generate_no_input.txt"}
     alpaca = json.loads((out / "es.json").read_text(encoding="utf-8"))  # Bactrian-X's es.json
     assert [a["instruction"] for a in alpaca] == [r["instruction"] for r in kept]
 
@@ -245,3 +246,29 @@ def test_the_mt_engine_translates_line_by_line_in_one_call() -> None:
     assert out[0].text == "HELLO WORLD.\n\n[[1]]\n  - AN ITEM"  # blank and span-only lines kept
     assert (out[0].prompt_tokens, out[0].completion_tokens) == (6, 4)
     assert out[1].finish_reason == EMPTY_LINE
+
+
+def test_the_translate_prompts_render_exactly() -> None:
+    from curate.templates import render_template
+
+    names = {"source_name": "English", "target_name": "Spanish"}
+    text = render_template(
+        "translate/translate.txt", {**names, "text": "Hi [[1]]."}, final_newline=False
+    )
+    assert text.endswith("copy every marker such as [[1]] exactly as it is, in the place where"
+                         " it belongs. Write only the translation.\n\nEnglish:\nHi [[1]].\n\nSpanish:")  # fmt: skip
+    assert text.startswith("Translate the text below from English into Spanish.")
+    gen = render_template(
+        "translate/generate.txt",
+        {"target_name": "Spanish", "instruction": "Resume el texto.", "input": "Hola."},
+        final_newline=False,
+    )
+    assert gen.endswith(
+        "### Instruction:\nResume el texto.\n\n### Input:\nHola.\n\n### Response (Spanish):"
+    )
+    bare = render_template(
+        "translate/generate_no_input.txt",
+        {"target_name": "Spanish", "instruction": "Da tres consejos."},
+        final_newline=False,
+    )
+    assert bare.endswith("### Instruction:\nDa tres consejos.\n\n### Response (Spanish):")

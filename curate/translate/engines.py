@@ -22,6 +22,7 @@ from curate.translate.spans import MARKER
 
 TRANSLATE_PROMPT = "translate/translate.txt"
 GENERATE_PROMPT = "translate/generate.txt"
+GENERATE_NO_INPUT = "translate/generate_no_input.txt"
 EMPTY_LINE = "empty-line"  # MTEngine's finish reason of a text one of whose lines came back empty
 TARGET_TOKEN = re.compile(r">>[a-z]{2,3}(?:_[A-Za-z]+)?<<\s*")
 
@@ -51,7 +52,11 @@ class PromptEngine:
         self.sampling, self.seed = sampling, seed
 
     def prompt_hashes(self, generate: bool) -> dict[str, str]:
-        names = [TRANSLATE_PROMPT, GENERATE_PROMPT] if generate else [TRANSLATE_PROMPT]
+        names = (
+            [TRANSLATE_PROMPT, GENERATE_PROMPT, GENERATE_NO_INPUT]
+            if generate
+            else [TRANSLATE_PROMPT]
+        )
         return {n: prompt_sha256(n) for n in names}
 
     def _complete(self, prompts: list[str], params: SamplingParams) -> list[Completion]:
@@ -81,10 +86,14 @@ class PromptEngine:
         prompts = [
             render_template(
                 GENERATE_PROMPT,
-                {"target_name": name, "instruction": inst, "input": inp},
+                {"target_name": name, "instruction": i, "input": x},
                 final_newline=False,
             )
-            for inst, inp in items
+            if x.strip()
+            else render_template(
+                GENERATE_NO_INPUT, {"target_name": name, "instruction": i}, final_newline=False
+            )
+            for i, x in items
         ]
         params = SamplingParams(
             temperature=self.sampling.generate_temperature,

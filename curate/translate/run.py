@@ -144,7 +144,9 @@ def _translator(cfg: TranslateConfig, backend: Backend, lang: str) -> Translator
         "mode": cfg.outputs,
     }
     if "translate/generate.txt" in hashes:
-        provenance["generate_prompt_sha256"] = hashes["translate/generate.txt"]
+        provenance["generate_prompt_sha256"] = {
+            name: sha for name, sha in hashes.items() if "generate" in name
+        }
     return Translator(cfg, engine, lang, provenance)
 
 
