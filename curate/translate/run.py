@@ -91,7 +91,8 @@ def _run(
     sources: list[Record],
     parse_rejects: list[Reject],
 ) -> TranslateResult:
-    langs = [lang_code(code) or code for code in cfg.langs]
+    langs = [lang_code(code) or code for code in cfg.langs]  # ES, es-MX, spa → es
+    cfg = dataclasses.replace(cfg, langs=langs, source_lang=lang_code(cfg.source_lang) or "en")
     # the inputs too: "done" counts index into the source list (a larger --limit extends it)
     state, set_aside = st.start_or_resume(out, {**cfg.identity(), "inputs": list(inputs)})
     with AtomicFile(out / "config.yaml") as f:
