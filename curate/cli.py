@@ -10,6 +10,7 @@ from curate.convert_command import convert_command
 from curate.filters.command import filter_command
 from curate.generate.command import generate_command
 from curate.loop.command import loop_command
+from curate.translate.command import translate_command
 
 app = typer.Typer(
     name="curate",
@@ -34,6 +35,7 @@ app.command("convert")(convert_command)
 app.command("filter", cls=ConfigCommand)(filter_command)
 app.command("generate", cls=ConfigCommand)(generate_command)
 app.command("loop", cls=ConfigCommand)(loop_command)
+app.command("translate", cls=ConfigCommand)(translate_command)
 
 if __name__ == "__main__":
     app()

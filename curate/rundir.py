@@ -58,6 +58,16 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         ".*.tmp-*",
     ),
     "loop": ("rounds", "config.yaml", "loop.md", "rounds.csv", "*.png", ".*.tmp-*"),
+    # DIR/<lang>.jsonl (Bactrian-X layout) and their --to exports
+    "translate": (
+        "*.jsonl",
+        "*.json",
+        "*.parquet",
+        "*.csv",
+        "config.yaml",
+        "uncommitted",
+        ".*.tmp-*",
+    ),
 }
 # Commands that rerun from scratch (their old outputs are removed) rather than resume.
 FRESH = {"filter"}

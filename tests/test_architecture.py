@@ -66,4 +66,4 @@ def test_every_stage_format_and_backend_comes_from_its_registry() -> None:
     sections = {f for f in FilterConfig.__dataclass_fields__}
     assert {spec.section for spec in STAGES.values()} <= sections
     assert {"alpaca", "dolly", "seed", "sharegpt", "chatml", "record"} <= set(FORMATS)
-    assert {b.name for b in SHIPPED} == {"vllm", "openai", "transformers"}
+    assert {b.name for b in SHIPPED} == {"vllm", "openai", "transformers", "mt"}

@@ -23,7 +23,7 @@ from curate.config import ConfigError, build
 from curate.generate.config import GenerateConfig, load_config
 
 PACKAGE = Path(__file__).resolve().parent.parent / "curate"
-SHIPPED = {"vllm": "engine", "openai": "openai", "transformers": "transformers"}
+SHIPPED = {"vllm": "engine", "openai": "openai", "transformers": "transformers", "mt": None}
 
 
 def generate(tmp_path: Path, *args: str):
@@ -36,10 +36,12 @@ def test_the_registry_lists_exactly_the_shipped_backends() -> None:
     assert registry.names(structured=True) == ("vllm", "openai")
     assert registry.names(adapter="name") == ("openai",)
     # their sections close GenerateConfig, in registry order: config.yaml keeps its shape
+    # (mt has none: it only translates, its section lives in curate translate's config)
     fields = [f.name for f in dataclasses.fields(GenerateConfig)]
-    assert fields[-3:] == list(SHIPPED.values())
+    assert fields[-3:] == [s for s in SHIPPED.values() if s]
     for spec in registry.SHIPPED:
-        assert isinstance(getattr(GenerateConfig(), spec.section), spec.config)
+        if spec.section:
+            assert isinstance(getattr(GenerateConfig(), spec.section), spec.config)
         module, _, cls = str(spec.factory).partition(":")
         assert callable(getattr(importlib.import_module(module), cls).from_options)
 
@@ -58,12 +60,12 @@ def test_an_unknown_backend_is_one_line_listing_the_choices(tmp_path: Path) -> N
     result = generate(tmp_path, "--model", "m", "--backend", "nope")
     assert result.exit_code == 1
     assert result.output.strip() == (
-        "error: --backend: expected one of vllm, openai, transformers, got 'nope'"
+        "error: --backend: expected one of vllm, openai, transformers, mt, got 'nope'"
     )
     (tmp_path / "g.yaml").write_text("model: m\nbackend: nope\n")
     result = generate(tmp_path, "--config", str(tmp_path / "g.yaml"))
     assert result.output.strip() == (
-        f"error: {tmp_path / 'g.yaml'}:2: backend: expected one of vllm, openai, transformers, "
+        f"error: {tmp_path / 'g.yaml'}:2: backend: expected one of vllm, openai, transformers, mt, "
         "got 'nope'"
     )
 
@@ -81,7 +83,7 @@ def test_a_plugin_backend_runs_end_to_end_through_the_cli(fake_backend, tmp_path
     assert "backend: fake\n" in (out / "config.yaml").read_text()
     # the choices a user is shown come from the registry too
     result = generate(tmp_path, "--model", "m", "--backend", "nope")
-    assert "expected one of vllm, openai, transformers, fake, got 'nope'" in result.output
+    assert "expected one of vllm, openai, transformers, mt, fake, got 'nope'" in result.output
 
 
 def _needs_adapter(opts) -> None:

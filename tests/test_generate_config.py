@@ -67,7 +67,7 @@ def test_bad_yaml_is_one_line(tmp_path: Path, text: str, message: str) -> None:
         ([], "--model is required"),
         (
             ["--model", "m", "--backend", "tgi"],
-            "--backend: expected one of vllm, openai, transformers, got 'tgi'",
+            "--backend: expected one of vllm, openai, transformers, mt, got 'tgi'",
         ),
         (["--model", "m", "--backend", "openai"], "--backend openai needs --base-url"),
         (["--model", "m", "--top-p", "0"], "--top-p: expected in (0, 1], got 0.0"),

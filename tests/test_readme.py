@@ -24,7 +24,8 @@ def test_ci_installs_and_tests_the_readme_way() -> None:
 
 COMMANDS = {"curate filter": ("curate", "filter"), "curate generate": ("curate", "generate"),
             "curate convert": ("curate", "convert"), "train run": ("train", "run"),
-            "curate loop": ("curate", "loop"), "train eval": ("train", "eval")}  # fmt: skip
+            "curate loop": ("curate", "loop"), "train eval": ("train", "eval"),
+            "curate translate": ("curate", "translate")}  # fmt: skip
 
 
 def _option_names(script: str, name: str) -> set[str]:

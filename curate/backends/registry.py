@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from curate.backends.base import Backend, BackendOptions
+from curate.backends.mt_backend import MTConfig
 from curate.backends.openai_backend import OpenAIConfig
 from curate.backends.openai_backend import check_options as check_openai
 from curate.backends.transformers_backend import TransformersConfig
@@ -91,6 +92,12 @@ SHIPPED = (
         "plain transformers, no vLLM needed (slower)",
         TransformersConfig,
         "transformers",
+    ),
+    BackendSpec(
+        "mt",
+        "curate.backends.mt_backend:MTBackend",
+        "seq2seq machine translation (Marian, NLLB, M2M100; curate translate only)",
+        MTConfig,
     ),
 )
 

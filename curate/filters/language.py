@@ -1,8 +1,11 @@
 """Language check: instruction and output must be in the expected language.
 
-Every record gets ``meta["lang_detected"]``. With an expected language (``LanguageConfig.lang``,
-from ``--lang`` or a Bactrian-X file name such as ``es.json``) a record whose instruction or
-output is confidently in another language is rejected ``lang-mismatch:<detected>``. Without one,
+Every record gets ``meta["lang_detected"]``. With an expected language (the record's own ``lang``
+— a ``lang`` field, or a Bactrian-X file name such as ``es.json`` — else ``LanguageConfig.lang``
+from ``--lang``) a record whose instruction or output is confidently in another language is
+rejected ``lang-mismatch:<detected>``; a field written in a script its language does not use is
+that language however short it is, and a foreign-script fragment is ``mixed-script:<script>``
+(curate.filters.language_script). Without one,
 languages are only detected and stored. Short texts, names, numbers, code and math are never
 classified; outputs of translation tasks are not checked.
 """
@@ -17,6 +20,7 @@ from typing import Any
 from curate.config import option
 from curate.filters import language_detect as ld
 from curate.filters.language_batch import batch_langid
+from curate.filters.language_script import by_script, mixed_script
 from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.records import Record
@@ -108,6 +112,16 @@ class LanguageConfig:
     batch_size: int = option(
         1024, "Texts classified together in one batch (speed only; verdicts do not change)."
     )
+    script_evidence: bool = option(
+        True,
+        "Decide a field of any length by its writing system when 80%+ of its letters are in a"
+        " script its language does not use (Cyrillic in a zh record: lang-mismatch:ru).",
+    )
+    mixed_script: bool = option(
+        True,
+        "Drop a record whose instruction or output mixes in letters of a script foreign to its"
+        " language, or a word of Latin and Cyrillic letters (reason mixed-script:<script>).",
+    )
 
 
 class LanguageStage(Stage):
@@ -122,21 +136,34 @@ class LanguageStage(Stage):
         self.texts = 0
         self.seconds = 0.0
 
-    def _prepare(self, rec: Record) -> list[tuple[str, str | None]]:
-        """(field, cleaned text or None when too short / not prose) for the fields to check."""
+    def expected_of(self, rec: Record) -> str | None:
+        """The record's own language (a ``lang`` field, a Bactrian-X file name), else the run's."""
+        return lang_code(rec.lang) or self.expected
+
+    def _fields(self, rec: Record) -> list[tuple[str, str]]:
         fields = [("instruction", rec.instruction)]
         if not (self.cfg.skip_translation and asks_translation(rec.instruction)):
             fields.append(("output", rec.output))
-        out: list[tuple[str, str | None]] = []
-        for name, text in fields:
+        return fields
+
+    def _prepare(
+        self, rec: Record, exp: str | None
+    ) -> list[tuple[str, str | None, ld.Detection | None]]:
+        """(field, cleaned text or None when too short / not prose, the script's verdict or None)."""
+        out: list[tuple[str, str | None, ld.Detection | None]] = []
+        for name, text in self._fields(rec):
             clean = ld.clean_for_detection(text, self.cfg.max_chars)
+            found = by_script(clean, exp) if self.cfg.script_evidence else None
+            if found is not None:
+                out.append((name, None, ld.Detection(found[0], found[1], "script")))
+                continue
             enough = ld.enough_prose(clean, self.cfg.min_letters, self.cfg.min_words)
-            out.append((name, clean if enough else None))
+            out.append((name, clean if enough else None, None))
         return out
 
-    def _decide(self, clean: str, first: ld.Detection) -> ld.Detection:
+    def _decide(self, clean: str, first: ld.Detection, exp: str | None = None) -> ld.Detection:
         """py3langid's answer, or lingua's among a few candidates when it contradicts ``lang`` unsure."""
-        exp = self.expected
+        exp = exp or self.expected
         if exp is None or first.lang in ld.NO_DETECTION or ld.same_language(exp, first.lang):
             return first
         if first.confidence >= self.cfg.confident or not self.cfg.verify:
@@ -144,44 +171,62 @@ class LanguageStage(Stage):
         second = ld.lingua_detect(clean, {exp, first.lang, *self.cfg.verify_candidates})
         return second if second is not None else first
 
-    def mismatch(self, det: ld.Detection) -> bool:
-        exp = self.expected
+    def mismatch(self, det: ld.Detection, exp: str | None = None) -> bool:
+        exp = exp or self.expected
         if exp is None or det.lang in ld.NO_DETECTION or ld.same_language(exp, det.lang):
             return False
+        if det.detector == "script":
+            return True  # its letters are in a script the expected language does not use
         threshold = self.cfg.verify_threshold if det.detector == "lingua" else self.cfg.confident
         return det.confidence >= threshold
 
-    def detect_many(self, texts: list[str]) -> list[ld.Detection]:
-        """Detections for cleaned texts: one numpy batch through py3langid, lingua on doubt."""
+    def detect_many(
+        self, texts: list[str], expected: list[str | None] | None = None
+    ) -> list[ld.Detection]:
+        """Detections for cleaned texts: one numpy batch through py3langid, lingua on doubt
+        (``expected``: each text's expected language; None: the stage's)."""
         start = time.perf_counter()
         firsts = [
             ld.Detection(lang_code(lang) or "und", conf, "py3langid")
             for lang, conf in batch_langid().classify(texts)
         ]
-        found = [self._decide(text, first) for text, first in zip(texts, firsts, strict=True)]
+        exps = expected if expected is not None else [self.expected] * len(texts)
+        found = [
+            self._decide(text, first, exp)
+            for text, first, exp in zip(texts, firsts, exps, strict=True)
+        ]
         self.seconds += time.perf_counter() - start
         self.texts += len(texts)
         return found
 
     def check(self, recs: list[Record]) -> list[Verdict]:
         """Verdicts for a chunk of records (texts classified together), stored meta["lang_detected"]."""
-        prepared = [self._prepare(rec) for rec in recs]
-        texts = [clean for fields in prepared for _, clean in fields if clean is not None]
-        detections = iter(self.detect_many(texts))
+        exps = [self.expected_of(rec) for rec in recs]
+        prepared = [self._prepare(rec, exp) for rec, exp in zip(recs, exps, strict=True)]
+        texts, text_exps = [], []
+        for fields, exp in zip(prepared, exps, strict=True):
+            for _, clean, _ in fields:
+                if clean is not None:
+                    texts.append(clean)
+                    text_exps.append(exp)
+        detections = iter(self.detect_many(texts, text_exps))
         skipped = ld.Detection("und", 0.0, "skipped")
         verdicts = []
-        for rec, fields in zip(recs, prepared, strict=True):
+        for rec, fields, exp in zip(recs, prepared, exps, strict=True):
             dets = [
-                (name, next(detections) if clean is not None else skipped) for name, clean in fields
+                (name, pre or (next(detections) if clean is not None else skipped))
+                for name, clean, pre in fields
             ]
-            verdicts.append(self._verdict(rec, dets))
+            verdicts.append(self._verdict(rec, dets, exp))
         return verdicts
 
-    def _verdict(self, rec: Record, dets: list[tuple[str, ld.Detection]]) -> Verdict:
+    def _verdict(
+        self, rec: Record, dets: list[tuple[str, ld.Detection]], exp: str | None
+    ) -> Verdict:
         for _, det in dets:
             self.detectors[det.detector] += 1
         for name, det in dets:
-            if self.mismatch(det):
+            if self.mismatch(det, exp):
                 rec.meta["lang_detected"] = det.lang
                 self.langs[det.lang] += 1
                 conf = round(det.confidence, 3)
@@ -192,9 +237,19 @@ class LanguageStage(Stage):
                     detected=det.lang,
                     confidence=conf,
                 )
-        lang = _record_language([d for _, d in dets], self.expected)
+        lang = _record_language([d for _, d in dets], exp)
         rec.meta["lang_detected"] = lang
         self.langs[lang] += 1
+        return self._mixed(rec, exp) if self.cfg.mixed_script else KEEP
+
+    def _mixed(self, rec: Record, exp: str | None) -> Verdict:
+        """A record in its language with a foreign-script fragment or a Latin+Cyrillic word."""
+        if exp is None or asks_translation(rec.instruction):
+            return KEEP
+        for name, text in self._fields(rec):
+            ev = mixed_script(text, exp)
+            if ev is not None:
+                return drop(f"mixed-script:{ev['script']}", NAME, field=name, **ev)
         return KEEP
 
     def summary(self) -> dict[str, Any]:

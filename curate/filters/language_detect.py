@@ -19,7 +19,10 @@ URL_OR_MAIL = re.compile(r"\S+://\S+|www\.\S+|\S+@\S+\.\S+")
 NOISE_TOKEN = re.compile(r"(?<!\S)\S*?[0-9_=<>{}\[\]()\\/|#@$%^*+~]\S*")
 NOISE_CHARS = frozenset("0123456789_=<>{}[]()\\/|#@$%^*+~")  # NOISE_TOKEN's class
 NOISE_CHAR = re.compile(r"[0-9_=<>{}\[\]()\\/|#@$%^*+~]")
-LETTER_RUN = re.compile(r"[^\W\d_]{2,}")
+# Combining marks inside words: Indic vowel signs and viramas, Arabic and Hebrew points, Thai vowels
+# (Unicode Mn/Mc, which \w does not match: without them "भारत" would be the runs "भ" and "रत").
+MARKS = "\u0300-\u036f\u0483-\u0489\u0591-\u05bd\u0610-\u061a\u064b-\u065f\u0900-\u0dff\u0e31-\u0e3a\u0e47-\u0e4e"
+LETTER_RUN = re.compile(rf"[^\W\d_](?:[^\W\d_]|[{MARKS}])+")
 NO_DETECTION = ("und", "zxx")
 
 # Codes that name one macro-language or mutually intelligible variants.

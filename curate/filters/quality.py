@@ -12,6 +12,7 @@ assistant turn as an output (echo against the user turn before it).
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
@@ -33,6 +34,7 @@ from curate.filters.quality_patterns import (
 from curate.filters.stage import Stage
 from curate.filters.verdict import KEEP, Verdict, drop
 from curate.records import Record
+from curate.text import lang_code
 
 NAME = "quality"
 
@@ -69,14 +71,17 @@ class QualityConfig:
     blacklist: bool = option(
         True,
         "Drop an instruction naming something a text model cannot handle, such as an image or a"
-        " video (reason blacklist:<word>).",
+        " video (reason blacklist:<word>); English records only (lang en, or none and a"
+        " Latin-script instruction).",
     )
     blacklist_words: list[str] = option(
         list(BLACKLIST),
         "Words and phrases of the blacklist check: whole words, any case, plural s included.",
     )
     bad_start: bool = option(
-        True, "Drop an instruction that does not start with a letter (reason bad-start)."
+        True,
+        "Drop an instruction that does not start with a letter (reason bad-start); English"
+        " records only, as the blacklist.",
     )
     allow_inverted_start: bool = option(
         True, 'bad_start accepts ¿ or ¡ before the first letter ("¿Qué …?", "¡Escribe …!").'
@@ -227,18 +232,39 @@ def check_instruction(text: str, cfg: QualityConfig) -> Verdict:
     return _check_instruction(text, cfg, _compiled(cfg))
 
 
-def _check_instruction(text: str, cfg: QualityConfig, c: _Compiled) -> Verdict:
+def english_rules_apply(rec: Record) -> bool:
+    """Whether the English-only instruction rules (blacklist, bad start) apply to ``rec``.
+
+    They do for an English record and for one of unknown language unless its instruction is
+    mostly in a script other than Latin; never for a record in another language: the blacklist is
+    English words (German "Video", Spanish "mapa" mean what they say there), and a Chinese or
+    Japanese instruction may open with a bracket (《红楼梦》…, 「…」).
+    """
+    lang = lang_code(rec.lang)
+    if lang is not None:
+        return lang == "en"
+    text = rec.instruction
+    if text.isascii():
+        return True
+    letters = [c for c in text if c.isalpha()]
+    latin = sum(1 for c in letters if c.isascii() or "LATIN" in unicodedata.name(c, ""))
+    return not letters or latin * 2 >= len(letters)
+
+
+def _check_instruction(
+    text: str, cfg: QualityConfig, c: _Compiled, english: bool = True
+) -> Verdict:
     if cfg.instruction_length:
         n = qc.word_count(text)
         if n < cfg.min_instruction_words:
             return drop("instruction-too-short", NAME, words=n, min=cfg.min_instruction_words)
         if n > cfg.max_instruction_words:
             return drop("instruction-too-long", NAME, words=n, max=cfg.max_instruction_words)
-    if cfg.blacklist and c.blacklist is not None:
+    if cfg.blacklist and c.blacklist is not None and english:
         word = _blacklisted(text, c, cfg.blacklist_words)
         if word is not None:
             return drop(f"blacklist:{word}", NAME, word=word)
-    if cfg.bad_start:
+    if cfg.bad_start and english:
         ev = qc.bad_start(text, cfg.allow_inverted_start, cfg.allow_digit_start)
         if ev is not None and not _list_start_allowed(text, cfg):
             return drop("bad-start", NAME, **ev)
@@ -328,7 +354,7 @@ def _check_record(rec: Record, cfg: QualityConfig, c: _Compiled) -> Verdict:
         category = rec.meta.get("category")
         if isinstance(category, str) and category in c.categories:
             return drop("missing-context", NAME, category=category)
-    verdict = _check_instruction(rec.instruction, cfg, c)
+    verdict = _check_instruction(rec.instruction, cfg, c, english_rules_apply(rec))
     if not verdict.keep:
         return verdict
     for i, (prompt, reply, turn) in enumerate(exchanges):

@@ -1,0 +1,1 @@
+"""`curate translate`: Bactrian-X-style multilingual data (translate, or translate + generate)."""
