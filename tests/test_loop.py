@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from generate_fakes import ScriptedBackend
 from loop_fakes import loop_respond
+from rich.console import Console
 
 from curate.backends.registry import BackendSpec, register_backend, unregister_backend
 from curate.loop.config import SPEC
@@ -103,6 +104,8 @@ def test_two_rounds_end_to_end(setup: tuple[Path, Path]) -> None:
     table = list(csv.DictReader((whole / "rounds.csv").open()))
     assert [r["round"] for r in table] == ["1", "2"]
     assert int(table[1]["pool"]) == train2["records"] and float(table[1]["eval_loss"]) > 0
+    assert train2["mode"] == "from_base" and train2["parent_adapter"] is None
+    assert [(r["train_mode"], r["trained_from"]) for r in table] == [("from_base", "base")] * 2
     md = (whole / "loop.md").read_text()
     assert "round limit reached" in md and "| 2 |" in md
     for png in ("similarity.png", "rounds.png"):
@@ -190,3 +193,54 @@ def test_stop_rules_in_order_of_precedence() -> None:
     assert plateau == "eval plateau: no eval loss ≥ 0.1 below 2.5000 in the last 2 round(s)"
     cfg.loop.target_pool = 10
     assert stop_reason(cfg, [rnd(5, 3.0), rnd(5, 2.5)]).startswith("pool target reached: 10 kept")
+
+
+def test_continue_mode_trains_round_1s_adapter_on_round_2s_new_records(
+    setup: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """loop.train_mode continue: round 2 starts from round 1's adapter weights (the LoRA tensors
+    before the first step equal round 1's saved ones) and trains on round 2's kept records only."""
+    import torch
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    import train.recipe as recipe
+    from curate.loop import steps
+    from curate.loop.report import rows_of
+
+    cfg_file, whole = setup
+    cfg = SPEC.load(cfg_file, sets=["loop.train_mode=continue"])[0]
+    before: dict[str, torch.Tensor] = {}
+    real_add_lora = recipe.add_lora
+
+    def spy(*a, **k):  # the model the trainer gets, before any step
+        model = real_add_lora(*a, **k)
+        before.update({n: t.detach().clone() for n, t in get_peft_model_state_dict(model).items()})
+        return model
+
+    monkeypatch.setattr(recipe, "add_lora", spy)
+    rnd = steps.Round(whole, 2, "x")
+    summary = steps.train_step(cfg, rnd, tmp_path / "train", Console(stderr=True))
+    parent = whole / "rounds/001/train/adapter"
+    round1 = load_file(str(parent / "adapter_model.safetensors"))
+    assert before and set(before) == set(round1)
+    assert all(torch.equal(before[n], round1[n]) for n in round1)
+    trained = load_file(str(tmp_path / "train/adapter/adapter_model.safetensors"))
+    assert any(not torch.equal(trained[n], round1[n]) for n in round1)  # and it trained
+    kept2 = whole / "rounds/002/filter/kept.jsonl"
+    assert summary["mode"] == "continue" and summary["parent_adapter"] == str(parent)
+    assert summary["data"] == [str(kept2)] and summary["records"] == len(rows(kept2))
+    assert (
+        str(whole / "rounds/001/filter/kept.jsonl")
+        not in (tmp_path / "train/config.yaml").read_text()
+    )
+    # loop.md / rounds.csv name the mode, the records trained on and the adapter started from
+    r1 = json.loads((whole / "rounds/001/train/.done.json").read_text())
+    done = [{"round": 1, "generate": {"kept": 0, "rejected": 0}, "filter": {"kept": 0, "rejected": 0}, "train": r1},
+            {"round": 2, "generate": {"kept": 0, "rejected": 0}, "filter": {"kept": 0, "rejected": 0}, "train": summary}]  # fmt: skip
+    table = rows_of(whole, done, [], 2)[0]
+    assert [(r["train_mode"], r["trained_from"]) for r in table] == [
+        ("from_base", "base"),
+        ("continue", "rounds/001/train/adapter"),
+    ]
+    assert table[1]["trained_on"] == len(rows(kept2))
