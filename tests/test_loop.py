@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 from generate_fakes import ScriptedBackend
-from loop_fakes import loop_respond
+from loop_fakes import judge_longer, loop_respond
 from rich.console import Console
 
 from curate.backends.registry import BackendSpec, register_backend, unregister_backend
@@ -34,6 +34,7 @@ filter: {{toxicity: {{enabled: false}}}}
 train:
   {{max_steps: 2, quantization: none, template: chatml, val_size: 0, batch_size: 2, grad_accum: 1,
    gradient_checkpointing: false, lora: {{r: 4}}, max_seq_len: 256, save_steps: 100, logging_steps: 1}}
+eval: {{judge: {{enabled: true, backend: judge, model: scripted, max_examples: 4, max_new_tokens: 8}}}}
 """
 
 
@@ -43,8 +44,11 @@ def fake() -> Iterator[None]:
         "fake", lambda o: ScriptedBackend(loop_respond, model=o.model), "scripted (tests)"
     )
     register_backend(spec, replace=True)
+    judge = BackendSpec("judge", lambda o: ScriptedBackend(judge_longer, model=o.model), "judge")
+    register_backend(judge, replace=True)
     yield
     unregister_backend("fake")
+    unregister_backend("judge")
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +73,7 @@ def rows(path: Path) -> list[dict]:
 
 
 def test_two_rounds_end_to_end(setup: tuple[Path, Path]) -> None:
-    _, whole = setup
+    cfg_file, whole = setup
     loop = whole.parent / "loop"  # the path it ran in (provenance names it)
     for k in (1, 2):
         for step in STEPS:
@@ -106,7 +110,15 @@ def test_two_rounds_end_to_end(setup: tuple[Path, Path]) -> None:
     assert int(table[1]["pool"]) == train2["records"] and float(table[1]["eval_loss"]) > 0
     assert train2["mode"] == "from_base" and train2["parent_adapter"] is None
     assert [(r["train_mode"], r["trained_from"]) for r in table] == [("from_base", "base")] * 2
+    # the judge (scripted: the longer answer wins): each round against the round before it
     md = (whole / "loop.md").read_text()
+    base = SPEC.load(cfg_file)[0].generate.model  # round 1's judge compares against the base
+    for k, against in ((1, base), (2, str(loop / "rounds/001/train/adapter"))):
+        j = json.loads((whole / f"rounds/00{k}/eval/eval.json").read_text())["judge"]
+        assert j["against"] == against and j["judge"] and j["judgments"] == 2 * j["pairs"] > 0
+        assert j["win_rate"] == pytest.approx((j["wins"] + j["ties"] / 2) / j["judgments"])
+        assert float(table[k - 1]["win_rate"]) == pytest.approx(j["win_rate"], abs=1e-4)
+        assert f"| {table[k - 1]['win_rate']} |" in md
     assert "round limit reached" in md and "| 2 |" in md
     for png in ("similarity.png", "rounds.png"):
         assert (whole / png).stat().st_size > 1000
@@ -133,12 +145,16 @@ def test_kill_9_inside_each_step_then_rerun_equals_an_uninterrupted_run(
     cfg_file, whole = setup
     loop = whole.parent / "loop"
     shutil.rmtree(loop, ignore_errors=True)
-    for step in STEPS:  # each run resumes the last one and is killed inside the next step
-        cmd = [sys.executable, str(LAUNCHER), step, "loop", str(cfg_file), "--out", str(loop)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == -9, (step, proc.stdout[-2000:], proc.stderr[-3000:])
-        assert (loop / f"rounds/002/{step}").is_dir(), step
-        assert not (loop / f"rounds/002/{step}/.done.json").exists(), step
+    # round 1 as the uninterrupted run left it, at the path it ran in: the kills are in round 2
+    shutil.copytree(whole, loop)
+    shutil.rmtree(loop / "rounds/002")
+    # one process, one fork per kill: each child resumes the last and is killed inside the next step
+    cmd = [sys.executable, str(LAUNCHER), "chain", ",".join(STEPS), "loop", str(cfg_file)]
+    proc = subprocess.run([*cmd, "--out", str(loop)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
+    kills = json.loads(proc.stdout.strip().splitlines()[-1])
+    # each step killed with its dir started and no done marker
+    assert kills == [{"step": s, "signal": 9, "dir": True, "done": False} for s in STEPS], kills
     result = run_loop(SPEC.load(cfg_file)[0], loop)
     assert result.stop_reason == "round limit reached: 2 of loop.rounds 2"
     assert outputs(loop) == outputs(whole)
