@@ -26,3 +26,13 @@ def loop_respond(prompt: str, j: int, params: SamplingParams) -> str:
         task = raw.rsplit("Task: ", 1)[-1].split("\n", 1)[0]
         answer = f" <noinput>\nOutput: In short: {task.lower().rstrip('.')} is done step by step."
     return answer
+
+
+def judge_longer(prompt: str, j: int, params: SamplingParams) -> str:
+    """A scripted pairwise judge (prompts/eval/pairwise.txt): the answer with more words wins,
+    tie when both have as many. Position-consistent, so a side's win-rate is what its answers
+    earn, not where they were shown."""
+    a = prompt.split("### Answer A:\n", 1)[1].split("\n\n### Answer B:\n", 1)
+    b = a[1].rsplit("\n\nReply with exactly one word", 1)[0]
+    na, nb = len(a[0].split()), len(b.split())
+    return " A" if na > nb else " B" if nb > na else " tie"

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from generate_fakes import ScriptedBackend
-from loop_fakes import loop_respond
+from loop_fakes import judge_longer, loop_respond
+from rich.console import Console
 
 from curate.backends.registry import BackendSpec, register_backend, unregister_backend
 from curate.loop.config import SPEC
@@ -33,6 +34,7 @@ filter: {{toxicity: {{enabled: false}}}}
 train:
   {{max_steps: 2, quantization: none, template: chatml, val_size: 0, batch_size: 2, grad_accum: 1,
    gradient_checkpointing: false, lora: {{r: 4}}, max_seq_len: 256, save_steps: 100, logging_steps: 1}}
+eval: {{judge: {{enabled: true, backend: judge, model: scripted, max_examples: 4, max_new_tokens: 8}}}}
 """
 
 
@@ -42,8 +44,11 @@ def fake() -> Iterator[None]:
         "fake", lambda o: ScriptedBackend(loop_respond, model=o.model), "scripted (tests)"
     )
     register_backend(spec, replace=True)
+    judge = BackendSpec("judge", lambda o: ScriptedBackend(judge_longer, model=o.model), "judge")
+    register_backend(judge, replace=True)
     yield
     unregister_backend("fake")
+    unregister_backend("judge")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +73,7 @@ def rows(path: Path) -> list[dict]:
 
 
 def test_two_rounds_end_to_end(setup: tuple[Path, Path]) -> None:
-    _, whole = setup
+    cfg_file, whole = setup
     loop = whole.parent / "loop"  # the path it ran in (provenance names it)
     for k in (1, 2):
         for step in STEPS:
@@ -103,7 +108,17 @@ def test_two_rounds_end_to_end(setup: tuple[Path, Path]) -> None:
     table = list(csv.DictReader((whole / "rounds.csv").open()))
     assert [r["round"] for r in table] == ["1", "2"]
     assert int(table[1]["pool"]) == train2["records"] and float(table[1]["eval_loss"]) > 0
+    assert train2["mode"] == "from_base" and train2["parent_adapter"] is None
+    assert [(r["train_mode"], r["trained_from"]) for r in table] == [("from_base", "base")] * 2
+    # the judge (scripted: the longer answer wins): each round against the round before it
     md = (whole / "loop.md").read_text()
+    base = SPEC.load(cfg_file)[0].generate.model  # round 1's judge compares against the base
+    for k, against in ((1, base), (2, str(loop / "rounds/001/train/adapter"))):
+        j = json.loads((whole / f"rounds/00{k}/eval/eval.json").read_text())["judge"]
+        assert j["against"] == against and j["judge"] and j["judgments"] == 2 * j["pairs"] > 0
+        assert j["win_rate"] == pytest.approx((j["wins"] + j["ties"] / 2) / j["judgments"])
+        assert float(table[k - 1]["win_rate"]) == pytest.approx(j["win_rate"], abs=1e-4)
+        assert f"| {table[k - 1]['win_rate']} |" in md
     assert "round limit reached" in md and "| 2 |" in md
     for png in ("similarity.png", "rounds.png"):
         assert (whole / png).stat().st_size > 1000
@@ -130,12 +145,16 @@ def test_kill_9_inside_each_step_then_rerun_equals_an_uninterrupted_run(
     cfg_file, whole = setup
     loop = whole.parent / "loop"
     shutil.rmtree(loop, ignore_errors=True)
-    for step in STEPS:  # each run resumes the last one and is killed inside the next step
-        cmd = [sys.executable, str(LAUNCHER), step, "loop", str(cfg_file), "--out", str(loop)]
-        proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
-        assert proc.returncode == -9, (step, proc.stdout[-2000:], proc.stderr[-3000:])
-        assert (loop / f"rounds/002/{step}").is_dir(), step
-        assert not (loop / f"rounds/002/{step}/.done.json").exists(), step
+    # round 1 as the uninterrupted run left it, at the path it ran in: the kills are in round 2
+    shutil.copytree(whole, loop)
+    shutil.rmtree(loop / "rounds/002")
+    # one process, one fork per kill: each child resumes the last and is killed inside the next step
+    cmd = [sys.executable, str(LAUNCHER), "chain", ",".join(STEPS), "loop", str(cfg_file)]
+    proc = subprocess.run([*cmd, "--out", str(loop)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, (proc.stdout[-2000:], proc.stderr[-3000:])
+    kills = json.loads(proc.stdout.strip().splitlines()[-1])
+    # each step killed with its dir started and no done marker
+    assert kills == [{"step": s, "signal": 9, "dir": True, "done": False} for s in STEPS], kills
     result = run_loop(SPEC.load(cfg_file)[0], loop)
     assert result.stop_reason == "round limit reached: 2 of loop.rounds 2"
     assert outputs(loop) == outputs(whole)
@@ -190,3 +209,54 @@ def test_stop_rules_in_order_of_precedence() -> None:
     assert plateau == "eval plateau: no eval loss ≥ 0.1 below 2.5000 in the last 2 round(s)"
     cfg.loop.target_pool = 10
     assert stop_reason(cfg, [rnd(5, 3.0), rnd(5, 2.5)]).startswith("pool target reached: 10 kept")
+
+
+def test_continue_mode_trains_round_1s_adapter_on_round_2s_new_records(
+    setup: tuple[Path, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """loop.train_mode continue: round 2 starts from round 1's adapter weights (the LoRA tensors
+    before the first step equal round 1's saved ones) and trains on round 2's kept records only."""
+    import torch
+    from peft import get_peft_model_state_dict
+    from safetensors.torch import load_file
+
+    import train.recipe as recipe
+    from curate.loop import steps
+    from curate.loop.report import rows_of
+
+    cfg_file, whole = setup
+    cfg = SPEC.load(cfg_file, sets=["loop.train_mode=continue"])[0]
+    before: dict[str, torch.Tensor] = {}
+    real_add_lora = recipe.add_lora
+
+    def spy(*a, **k):  # the model the trainer gets, before any step
+        model = real_add_lora(*a, **k)
+        before.update({n: t.detach().clone() for n, t in get_peft_model_state_dict(model).items()})
+        return model
+
+    monkeypatch.setattr(recipe, "add_lora", spy)
+    rnd = steps.Round(whole, 2, "x")
+    summary = steps.train_step(cfg, rnd, tmp_path / "train", Console(stderr=True))
+    parent = whole / "rounds/001/train/adapter"
+    round1 = load_file(str(parent / "adapter_model.safetensors"))
+    assert before and set(before) == set(round1)
+    assert all(torch.equal(before[n], round1[n]) for n in round1)
+    trained = load_file(str(tmp_path / "train/adapter/adapter_model.safetensors"))
+    assert any(not torch.equal(trained[n], round1[n]) for n in round1)  # and it trained
+    kept2 = whole / "rounds/002/filter/kept.jsonl"
+    assert summary["mode"] == "continue" and summary["parent_adapter"] == str(parent)
+    assert summary["data"] == [str(kept2)] and summary["records"] == len(rows(kept2))
+    assert (
+        str(whole / "rounds/001/filter/kept.jsonl")
+        not in (tmp_path / "train/config.yaml").read_text()
+    )
+    # loop.md / rounds.csv name the mode, the records trained on and the adapter started from
+    r1 = json.loads((whole / "rounds/001/train/.done.json").read_text())
+    done = [{"round": 1, "generate": {"kept": 0, "rejected": 0}, "filter": {"kept": 0, "rejected": 0}, "train": r1},
+            {"round": 2, "generate": {"kept": 0, "rejected": 0}, "filter": {"kept": 0, "rejected": 0}, "train": summary}]  # fmt: skip
+    table = rows_of(whole, done, [], 2)[0]
+    assert [(r["train_mode"], r["trained_from"]) for r in table] == [
+        ("from_base", "base"),
+        ("continue", "rounds/001/train/adapter"),
+    ]
+    assert table[1]["trained_on"] == len(rows(kept2))

@@ -160,9 +160,10 @@ def auto_targets(model: nn.Module) -> list[str]:
     return names
 
 
-def add_lora(model: nn.Module, cfg: Any, quantized: bool) -> nn.Module:
-    """prepare_model_for_kbit_training (for 4/8-bit), then a LoRA adapter on the target modules."""
-    from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+def add_lora(model: nn.Module, cfg: Any, quantized: bool, start_from: Any = None) -> nn.Module:
+    """prepare_model_for_kbit_training (for 4/8-bit), then a LoRA adapter on the target modules:
+    a fresh one, or the saved adapter in ``start_from`` loaded trainable (to go on training it)."""
+    from peft import LoraConfig, PeftModel, get_peft_model, prepare_model_for_kbit_training
 
     if quantized:
         model = prepare_model_for_kbit_training(
@@ -171,6 +172,8 @@ def add_lora(model: nn.Module, cfg: Any, quantized: bool) -> nn.Module:
     elif cfg.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         model.enable_input_require_grads()
+    if start_from is not None:
+        return PeftModel.from_pretrained(model, str(start_from), is_trainable=True)
     targets = auto_targets(model) if cfg.lora.target_modules == "auto" else cfg.lora.target_modules
     lora = LoraConfig(
         r=cfg.lora.r,

@@ -174,7 +174,10 @@ def setup(cfg: TrainConfig, console: Console) -> Prepared:
     return Prepared(out, tokenizer, train_rows, val_rows, resume_from)
 
 
-def run(cfg: TrainConfig, console: Console | None = None) -> RunResult:
+def run(
+    cfg: TrainConfig, console: Console | None = None, start_from: Path | None = None
+) -> RunResult:
+    """``start_from``: a saved adapter to go on training instead of a fresh LoRA (curate loop)."""
     console = console or Console(stderr=True)
     # ---- setup: config, model dir, data, max_seq_len: all checked before any weights load ----
     prep = setup(cfg, console)
@@ -184,7 +187,7 @@ def run(cfg: TrainConfig, console: Console | None = None) -> RunResult:
     torch.manual_seed(cfg.seed)
     dtype = compute_dtype(cfg.dtype)
     model = load_base(cfg.base_model, cfg.quantization, dtype, cfg.attn_implementation)
-    model = add_lora(model, cfg, quantized=cfg.quantization != "none")
+    model = add_lora(model, cfg, quantized=cfg.quantization != "none", start_from=start_from)
 
     # ---- train loop: transformers' Trainer, our collator (padding-free row or 4D mask when packing) ----
     meter = TokenMeter()

@@ -45,9 +45,11 @@ class LoopSettings:
     plateau_rounds: int = option(
         0, "Stop when the eval loss has not got better for this many rounds; 0: never."
     )
-    train_on: Literal["all"] = option(
-        "all",
-        "Data each round trains on: all = a fresh adapter from the base on every record kept so far.",
+    train_mode: Literal["from_base", "continue"] = option(
+        "from_base",
+        "How round k trains: from_base = a fresh adapter from the base on every record kept so"
+        " far; continue = round k-1's adapter trained on, on round k's new records only"
+        " (round 1 starts from the base either way).",
     )
 
 
@@ -104,7 +106,7 @@ def round_identity(cfg: LoopConfig) -> dict[str, Any]:
     """What a finished round was made with: every section but the stop rules (which may change
     between runs: raise loop.rounds to go on)."""
     data = dataclasses.asdict(cfg)
-    data["loop"] = {"heldout": cfg.loop.heldout, "train_on": cfg.loop.train_on}
+    data["loop"] = {"heldout": cfg.loop.heldout, "train_mode": cfg.loop.train_mode}
     for key in ("target", "rounds"):
         data["generate"].pop(key, None)
     return json.loads(json.dumps(data, default=str))

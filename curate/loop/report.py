@@ -27,6 +27,9 @@ COLUMNS = (
     "filter_rejected",
     "rejected_by_reason",
     "pool",
+    "train_mode",
+    "trained_on",
+    "trained_from",
     "eval_loss",
     "perplexity",
     "win_rate",
@@ -91,7 +94,7 @@ def rows_of(
         sims.append(sim)
         reference += instructions
         pool += len(kept)
-        ev = s.get("eval", {})
+        ev, tr = s.get("eval", {}), s.get("train", {})
         row = {
             "round": k,
             "generated": s["generate"]["kept"],
@@ -100,6 +103,9 @@ def rows_of(
             "filter_rejected": s["filter"]["rejected"],
             "rejected_by_reason": "; ".join(f"{r} {n}" for r, n in _reasons(s).items()),
             "pool": pool,
+            "train_mode": tr.get("mode"),
+            "trained_on": tr.get("records"),
+            "trained_from": _parent(out, tr) if tr else None,
             "eval_loss": _r(ev.get("loss")),
             "perplexity": _r(ev.get("perplexity")),
             "win_rate": _r(ev.get("win_rate")),
@@ -113,6 +119,15 @@ def rows_of(
             row[f"{step}_s"] = _r(s.get(step, {}).get("seconds"), 1)
         rows.append(row)
     return rows, sims
+
+
+def _parent(out: Path, train: dict[str, Any]) -> str:
+    """The adapter a round's training started from, relative to DIR; ``base`` for a fresh one."""
+    parent = train.get("parent_adapter")
+    if not parent:
+        return "base"
+    p = Path(parent)
+    return str(p.relative_to(out)) if p.is_relative_to(out) else parent
 
 
 def _r(x: Any, digits: int = 4) -> Any:
@@ -187,7 +202,9 @@ def markdown(rows: list[dict[str, Any]], stop: str, pngs: list[str]) -> str:
         "",
         "generated: records `curate generate` kept in the round; filter_kept: what `curate filter`"
         " kept of them (novelty against earlier rounds, decontamination against the held-out set);"
-        " pool: records kept so far, all of which the round's adapter was trained on;"
+        " pool: records kept so far; train_mode from_base trains a fresh adapter on the whole pool,"
+        " continue goes on training trained_from (round k-1's adapter) on the round's new records;"
+        " trained_on: records the round's adapter was trained on;"
         " nn_jaccard_median: median of each kept instruction's highest Jaccard to a seed or an"
         " earlier instruction (similarity.png); *_s: wall seconds per step.",
         "",

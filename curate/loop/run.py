@@ -1,6 +1,7 @@
 """`curate loop`, top to bottom: for round k = 1, 2, …: generate (round 1 with the base model, round
 k>1 with round k-1's adapter) → filter (against every earlier round and the held-out set) → train
-(a fresh adapter on everything kept so far) → eval (held-out loss), until a stop rule holds.
+(loop.train_mode: a fresh adapter on everything kept so far, or round k-1's adapter on the new
+records) → eval (held-out loss), until a stop rule holds.
 
 Every step is skipped when its done marker is there (curate/loop/state.py), so rerunning the same
 command after a crash or kill -9 redoes only the interrupted step.

@@ -112,23 +112,29 @@ def pool_files(rnd: Round) -> list[Path]:
 
 
 def train_step(cfg: LoopConfig, rnd: Round, out: Path, console: Console) -> dict[str, Any]:
-    """A fresh adapter from the base on every record kept so far."""
+    """loop.train_mode from_base: a fresh adapter from the base on every record kept so far;
+    continue: round k-1's adapter trained on, on round k's kept records only."""
     from train.recipe import run
 
+    parent = rnd.adapter_before() if cfg.loop.train_mode == "continue" else None
+    data = pool_files(rnd) if parent is None else [rnd.of(rnd.k, "filter") / "kept.jsonl"]
     tcfg = dataclasses.replace(
         cfg.train,
         base_model=cfg.train.base_model or cfg.generate.model,
-        data=[str(p) for p in pool_files(rnd)],
+        data=[str(p) for p in data],
         output_dir=str(out),
         resume=False,
         overwrite=True,
     )
-    result = run(tcfg, console)
+    result = run(tcfg, console, start_from=parent)
     summary = {
+        "mode": cfg.loop.train_mode,
+        "parent_adapter": str(parent) if parent else None,
+        "data": [str(p) for p in data],
         "steps": result.steps,
         "train_loss": result.train_loss,
         "adapter": str(result.adapter),
-        "records": sum(1 for p in pool_files(rnd) for _ in p.open(encoding="utf-8")),
+        "records": sum(1 for p in data for _ in p.open(encoding="utf-8")),
     }
     del result
     gc.collect()
