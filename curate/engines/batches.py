@@ -108,4 +108,3 @@ def _replace(batch: pa.Table, **columns: list[Any]) -> pa.Table:
         else:
             batch = batch.append_column(name, array)
     return batch
-

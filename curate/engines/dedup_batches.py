@@ -104,7 +104,9 @@ def sketch_batch(batch: pa.Table, spec: ShingleSpec, n_ref: int, longest: bool) 
     recs = [Record(*row) for row in rows]
     sk = sketch_records(recs, spec)
     sizes = np.diff(sk.offsets)
-    shingles = [sk.shingles[a:b].tobytes() for a, b in zip(sk.offsets[:-1], sk.offsets[1:])]
+    shingles = [
+        sk.shingles[a:b].tobytes() for a, b in zip(sk.offsets[:-1], sk.offsets[1:], strict=False)
+    ]
     return pa.table(
         {
             "node": batch.column("seq").take(pa.array(pos, pa.int64())).to_numpy() + n_ref,
@@ -192,8 +194,18 @@ def verify_batch(batch: pa.Table, cfg: Any) -> pa.Table:
             "jac": jac_out,
             "len_i": batch.column("len_i"),
             "len_j": batch.column("len_j"),
-            "id_i": pa.array([x if d else "" for x, d in zip(batch.column("id_i").to_pylist(), dup)]),
-            "id_j": pa.array([x if d else "" for x, d in zip(batch.column("id_j").to_pylist(), dup)]),
+            "id_i": pa.array(
+                [
+                    x if d else ""
+                    for x, d in zip(batch.column("id_i").to_pylist(), dup, strict=False)
+                ]
+            ),
+            "id_j": pa.array(
+                [
+                    x if d else ""
+                    for x, d in zip(batch.column("id_j").to_pylist(), dup, strict=False)
+                ]
+            ),
             "capped": batch.column("capped"),
         }
     )
@@ -207,7 +219,12 @@ def near_drops(
     pickled verdict, as the local stage's evidence; and the decisions with their nodes."""
     i, j = pairs["i"], pairs["j"]
     if not len(i):
-        return [], [], Decisions(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32), {}), np.zeros(0, np.int64)
+        return (
+            [],
+            [],
+            Decisions(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32), {}),
+            np.zeros(0, np.int64),
+        )
     nodes = np.unique(np.r_[i, j])
     di, dj = np.searchsorted(nodes, i), np.searchsorted(nodes, j)
     ids = np.empty(len(nodes), dtype=object)
@@ -231,5 +248,7 @@ def near_drops(
         if dup_of != survivor:
             evidence["survivor"] = ids[survivor]
         seqs.append(int(nodes[k]) - n_ref)
-        verdicts.append(pickle.dumps(drop("near-duplicate", stage="near-dedup", **evidence), PICKLE))
+        verdicts.append(
+            pickle.dumps(drop("near-duplicate", stage="near-dedup", **evidence), PICKLE)
+        )
     return seqs, verdicts, d, nodes

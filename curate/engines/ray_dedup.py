@@ -99,7 +99,9 @@ def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[
     bands, rows = nd.band_params()
     sketch_args = {"spec": nd.spec(), "n_ref": n_ref, "longest": longest}
     sources = [ds] if ref_ds is None else [ref_ds, ds]
-    sketches = [s.map_batches(sketch_batch, batch_format="pyarrow", fn_kwargs=sketch_args) for s in sources]
+    sketches = [
+        s.map_batches(sketch_batch, batch_format="pyarrow", fn_kwargs=sketch_args) for s in sources
+    ]
     sk = (sketches[0] if len(sketches) == 1 else sketches[0].union(sketches[1])).materialize()
     n_nodes = sk.count()
     char_docs = int(sk.sum("char") or 0) if n_nodes else 0
@@ -109,8 +111,12 @@ def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[
         bucket_group, batch_format="numpy", fn_kwargs={"max_bucket": nd.max_bucket}
     )
     side = ["node", "sig", "sh", "length", "id"]
-    left = sk.select_columns(side).rename_columns(dict(zip(side, ["i", "sig_i", "sh_i", "len_i", "id_i"], strict=True)))
-    right = sk.select_columns(side).rename_columns(dict(zip(side, ["j", "sig_j", "sh_j", "len_j", "id_j"], strict=True)))
+    left = sk.select_columns(side).rename_columns(
+        dict(zip(side, ["i", "sig_i", "sh_i", "len_i", "id_i"], strict=True))
+    )
+    right = sk.select_columns(side).rename_columns(
+        dict(zip(side, ["j", "sig_j", "sh_j", "len_j", "id_j"], strict=True))
+    )
     joined = pairs.join(left, "inner", parts, on=("i",)).join(right, "inner", parts, on=("j",))
     checked = joined.map_batches(verify_batch, batch_format="pyarrow", fn_kwargs={"cfg": nd})
     got = _numpy(checked, ["i", "j", "status", "jac", "len_i", "len_j", "id_i", "id_j", "capped"])
@@ -120,13 +126,17 @@ def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[
     _, first = np.unique(code, return_index=True)  # a pair shares buckets in several bands
     status = got["status"][first]
     dup = first[status == 2]
-    verified = {k: np.asarray(got[k])[dup] for k in ("i", "j", "jac", "len_i", "len_j", "id_i", "id_j")}
+    verified = {
+        k: np.asarray(got[k])[dup] for k in ("i", "j", "jac", "len_i", "len_j", "id_i", "id_j")
+    }
     for k in ("i", "j", "len_i", "len_j"):
         verified[k] = verified[k].astype(np.int64)
     seqs, verdicts, d, nodes = near_drops(verified, n_ref, longest)
     ds = _apply(ds, seqs, verdicts)
     records_in = n_nodes - n_ref
-    meter = _meter("near-dedup", records_in, Counter({"near-duplicate": len(seqs)}) if seqs else Counter(), 0.0)
+    meter = _meter(
+        "near-dedup", records_in, Counter({"near-duplicate": len(seqs)}) if seqs else Counter(), 0.0
+    )
     dense, d_ref = np.arange(len(nodes)), int(np.searchsorted(nodes, n_ref))
     by_ref = int(((d.survivor != dense) & (dense >= d_ref) & (d.survivor < d_ref)).sum())
     sizes = d.cluster_sizes

@@ -56,9 +56,7 @@ def _import_ray() -> Any:
         import ray
         import ray.data  # noqa: F401
     except ImportError:
-        raise ValueError(
-            "--engine ray needs Ray Data: pip install 'instructforge[ray]'"
-        ) from None
+        raise ValueError("--engine ray needs Ray Data: pip install 'instructforge[ray]'") from None
     return ray
 
 

@@ -140,7 +140,9 @@ def check_config(cfg: FilterConfig, where: str) -> None:
                 message = str(e).removeprefix(f"{stage}: ")
                 raise ConfigError(f"{where}: {section_of(stage)}: {message}") from None
     if cfg.engine not in ENGINES:
-        raise ConfigError(f"{where}: engine: expected one of {', '.join(ENGINES)}, got {cfg.engine!r}")
+        raise ConfigError(
+            f"{where}: engine: expected one of {', '.join(ENGINES)}, got {cfg.engine!r}"
+        )
     if cfg.ray_address and cfg.engine != "ray":
         raise ConfigError(f"{where}: ray_address: set only with engine: ray")
     if cfg.chunk_size < 1:
