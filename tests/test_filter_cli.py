@@ -68,6 +68,8 @@ FLAGS = {  # every dedicated flag `curate filter` has had, and the keys it sets
     "--decontam-ngram": ("decontam.ngram",),
     "--min-words": ("quality.min_instruction_words",),
     "--max-words": ("quality.max_instruction_words",),
+    "--engine": ("engine",),
+    "--ray-address": ("ray_address",),
 }
 
 

@@ -105,7 +105,7 @@ def sketch_batch(batch: pa.Table, spec: ShingleSpec, n_ref: int, longest: bool) 
     sk = sketch_records(recs, spec)
     sizes = np.diff(sk.offsets)
     shingles = [
-        sk.shingles[a:b].tobytes() for a, b in zip(sk.offsets[:-1], sk.offsets[1:], strict=False)
+        sk.shingles[a:b].tobytes() for a, b in zip(sk.offsets[:-1], sk.offsets[1:], strict=True)
     ]
     return pa.table(
         {
@@ -195,16 +195,10 @@ def verify_batch(batch: pa.Table, cfg: Any) -> pa.Table:
             "len_i": batch.column("len_i"),
             "len_j": batch.column("len_j"),
             "id_i": pa.array(
-                [
-                    x if d else ""
-                    for x, d in zip(batch.column("id_i").to_pylist(), dup, strict=False)
-                ]
+                [x if d else "" for x, d in zip(batch.column("id_i").to_pylist(), dup, strict=True)]
             ),
             "id_j": pa.array(
-                [
-                    x if d else ""
-                    for x, d in zip(batch.column("id_j").to_pylist(), dup, strict=False)
-                ]
+                [x if d else "" for x, d in zip(batch.column("id_j").to_pylist(), dup, strict=True)]
             ),
             "capped": batch.column("capped"),
         }

@@ -103,8 +103,8 @@ def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[
         s.map_batches(sketch_batch, batch_format="pyarrow", fn_kwargs=sketch_args) for s in sources
     ]
     sk = (sketches[0] if len(sketches) == 1 else sketches[0].union(sketches[1])).materialize()
-    n_nodes = sk.count()
-    char_docs = int(sk.sum("char") or 0) if n_nodes else 0
+    chars = _numpy(sk, ["char"])["char"]  # one pass: how many, and how many char-shingled
+    n_nodes, char_docs = len(chars), int(chars.sum())
     band_args = {"bands": bands, "rows": rows, "num_perm": nd.num_perm, "parts": parts}
     keys = sk.map_batches(band_batch, batch_format="pyarrow", fn_kwargs=band_args)
     pairs = keys.groupby("part", num_partitions=parts).map_groups(

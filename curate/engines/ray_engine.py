@@ -51,7 +51,9 @@ BLOCK_ROWS = 2000  # records per block handed to Ray while reading
 WHOLE_INPUT = {"exact-dedup", "near-dedup"}  # run as partitioned Ray steps (ray_dedup.py)
 
 
-def _import_ray() -> Any:
+def _import_ray(private: bool) -> Any:
+    if private:  # read when Ray is imported: a single-node Ray on 127.0.0.1 only
+        os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
     try:
         import ray
         import ray.data  # noqa: F401
@@ -64,14 +66,13 @@ def _import_ray() -> Any:
 def ray_session(address: str | None, num_cpus: int | None = None) -> Iterator[Any]:
     """Ray for one run: joins ``address``, or starts a private local one (127.0.0.1) and stops
     exactly that one afterwards. A Ray already initialised in this process is used as it is."""
-    ray = _import_ray()
+    ray = _import_ray(private=not address)
     started = False
     if not ray.is_initialized():
         kw: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
         if address:
             ray.init(address=address, **kw)
         else:
-            os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
             ray.init(
                 address="local",
                 num_cpus=num_cpus,
