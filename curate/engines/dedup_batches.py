@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from curate.engines.batches import PICKLE, live_rows
 from curate.filters import minhash as mh
@@ -142,9 +143,12 @@ def band_batch(batch: pa.Table, bands: int, rows: int, num_perm: int, parts: int
     )
 
 
-def bucket_group(group: dict[str, np.ndarray], max_bucket: int) -> dict[str, np.ndarray]:
+def bucket_group(
+    group: dict[str, np.ndarray], max_bucket: int, parts: int
+) -> dict[str, np.ndarray]:
     """Candidate pairs (i < j, as nodes) of one partition's buckets, band by band, as
-    ``minhash.candidate_pairs`` pairs one band's; the capped buckets counted in the first row."""
+    ``minhash.candidate_pairs`` pairs one band's; with the pair's partition for ``unique_pairs``
+    and the capped buckets counted in the first row."""
     order = np.lexsort((group["node"], group["key"], group["band"]))
     band, key, node = group["band"][order], group["key"][order], group["node"][order]
     starts = np.flatnonzero(np.r_[True, band[1:] != band[:-1]])
@@ -155,52 +159,60 @@ def bucket_group(group: dict[str, np.ndarray], max_bucket: int) -> dict[str, np.
         i_parts.append(node[a:b][li])
         j_parts.append(node[a:b][lj])
         capped += c
-    i = np.concatenate(i_parts) if i_parts else np.zeros(0, np.int64)
-    j = np.concatenate(j_parts) if j_parts else np.zeros(0, np.int64)
+    i = np.concatenate(i_parts).astype(np.int64) if i_parts else np.zeros(0, np.int64)
+    j = np.concatenate(j_parts).astype(np.int64) if j_parts else np.zeros(0, np.int64)
     counts = np.zeros(len(i), dtype=np.int64)
     if len(i):
         counts[0] = capped
-    return {"i": i.astype(np.int64), "j": j.astype(np.int64), "capped": counts}
+    mixed = mh.fmix64(i.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15) ^ j.astype(np.uint64))
+    return {"i": i, "j": j, "capped": counts, "part": (mixed % np.uint64(parts)).astype(np.int64)}
+
+
+def unique_pairs(group: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A partition's distinct pairs (a pair shares buckets in several bands); the capped count
+    summed into the first row."""
+    i, j = group["i"], group["j"]
+    n = int(j.max(initial=0)) + 1
+    code = np.unique(i * n + j)
+    capped = np.zeros(len(code), dtype=np.int64)
+    if len(code):
+        capped[0] = int(group["capped"].sum())
+    return {"i": code // n, "j": code % n, "capped": capped}
 
 
 def verify_batch(batch: pa.Table, cfg: Any) -> pa.Table:
-    """Each candidate pair screened and verified as the local stage does (its ``_pairs``):
-    status 0 screened out, 1 checked below threshold, 2 duplicate; jac for duplicates."""
+    """Each candidate pair screened and verified as the local stage does (its ``_pairs``); the
+    duplicates come out, with one more row (i = -1) that counts the batch's candidates, the pairs
+    checked and the capped buckets."""
     m = batch.num_rows
     sig = _sig(batch.column("sig_i").to_pylist() + batch.column("sig_j").to_pylist(), cfg.num_perm)
     blobs = batch.column("sh_i").to_pylist() + batch.column("sh_j").to_pylist()
     shingles = np.frombuffer(b"".join(blobs), dtype=np.uint32)
     offsets = mh.offsets_of([len(b) // 4 for b in blobs])
     li, lj = np.arange(m, dtype=np.int64), np.arange(m, 2 * m, dtype=np.int64)
-    status = np.zeros(m, dtype=np.int8)
-    jac_out = np.zeros(m, dtype=np.float64)
     if cfg.verify == "estimate":
-        keep, jac = mh.prefilter(sig, li, lj, cfg.threshold)
-        status[keep] = 2
-        jac_out[keep] = jac
+        dup, jac = mh.prefilter(sig, li, lj, cfg.threshold)
+        checked = len(dup)
     else:
         keep, _ = mh.prefilter(sig, li, lj, cfg.threshold - cfg.prefilter_margin, precise=False)
         jac = mh.exact_jaccard(shingles, offsets, li[keep], lj[keep])
-        status[keep] = 1
+        checked = len(keep)
         ok = jac >= cfg.threshold
-        status[keep[ok]] = 2
-        jac_out[keep[ok]] = jac[ok]
-    dup = status == 2
+        dup, jac = keep[ok], jac[ok]
+    take = pa.array(dup, pa.int64())
+    capped = int(pc.sum(batch.column("capped")).as_py() or 0)
     return pa.table(
         {
-            "i": batch.column("i"),
-            "j": batch.column("j"),
-            "status": status,
-            "jac": jac_out,
-            "len_i": batch.column("len_i"),
-            "len_j": batch.column("len_j"),
-            "id_i": pa.array(
-                [x if d else "" for x, d in zip(batch.column("id_i").to_pylist(), dup, strict=True)]
-            ),
-            "id_j": pa.array(
-                [x if d else "" for x, d in zip(batch.column("id_j").to_pylist(), dup, strict=True)]
-            ),
-            "capped": batch.column("capped"),
+            "i": np.r_[batch.column("i").take(take).to_numpy(), -1],
+            "j": np.r_[batch.column("j").take(take).to_numpy(), -1],
+            "jac": np.r_[np.asarray(jac, dtype=np.float64), 0.0],
+            "len_i": np.r_[batch.column("len_i").take(take).to_numpy(), 0],
+            "len_j": np.r_[batch.column("len_j").take(take).to_numpy(), 0],
+            "id_i": pa.array([*batch.column("id_i").take(take).to_pylist(), ""], pa.string()),
+            "id_j": pa.array([*batch.column("id_j").take(take).to_pylist(), ""], pa.string()),
+            "counts": np.r_[np.zeros(len(dup), np.int64), m],
+            "checked": np.r_[np.zeros(len(dup), np.int64), checked],
+            "capped": np.r_[np.zeros(len(dup), np.int64), capped],
         }
     )
 

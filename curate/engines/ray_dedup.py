@@ -2,8 +2,8 @@
 dedup_batches.py; this file wires it into datasets and decides on the driver).
 
 Each returns the run's dataset with its drops applied (``batches.apply_drops``) and the stage's
-meter. Only small things come to the driver: the exact duplicates, and the candidate pairs
-(i, j, a status byte; ids only of verified duplicates) for the union-find over the pairs.
+meter. Only small things come to the driver: the exact duplicates, and the verified near-duplicate
+pairs (with their ids) for the union-find; candidates are made distinct and verified inside Ray.
 """
 
 from __future__ import annotations
@@ -24,9 +24,12 @@ from curate.engines.dedup_batches import (
     exact_verdict,
     near_drops,
     sketch_batch,
+    unique_pairs,
     verify_batch,
 )
 from curate.filters.stage import StageMeter
+
+VERIFIED = ["i", "j", "jac", "len_i", "len_j", "id_i", "id_j"]
 
 
 def _numpy(ds: Any, columns: list[str]) -> dict[str, np.ndarray]:
@@ -108,7 +111,10 @@ def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[
     band_args = {"bands": bands, "rows": rows, "num_perm": nd.num_perm, "parts": parts}
     keys = sk.map_batches(band_batch, batch_format="pyarrow", fn_kwargs=band_args)
     pairs = keys.groupby("part", num_partitions=parts).map_groups(
-        bucket_group, batch_format="numpy", fn_kwargs={"max_bucket": nd.max_bucket}
+        bucket_group, batch_format="numpy", fn_kwargs={"max_bucket": nd.max_bucket, "parts": parts}
+    )
+    pairs = pairs.groupby("part", num_partitions=parts).map_groups(
+        unique_pairs, batch_format="numpy"
     )
     side = ["node", "sig", "sh", "length", "id"]
     left = sk.select_columns(side).rename_columns(
@@ -119,16 +125,10 @@ def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[
     )
     joined = pairs.join(left, "inner", parts, on=("i",)).join(right, "inner", parts, on=("j",))
     checked = joined.map_batches(verify_batch, batch_format="pyarrow", fn_kwargs={"cfg": nd})
-    got = _numpy(checked, ["i", "j", "status", "jac", "len_i", "len_j", "id_i", "id_j", "capped"])
+    got = _numpy(checked, [*VERIFIED, "counts", "checked", "capped"])
     t1 = time.perf_counter()
-    n = int(max(got["i"].max(initial=0), got["j"].max(initial=0))) + 1
-    code = got["i"].astype(np.int64) * n + got["j"].astype(np.int64)
-    _, first = np.unique(code, return_index=True)  # a pair shares buckets in several bands
-    status = got["status"][first]
-    dup = first[status == 2]
-    verified = {
-        k: np.asarray(got[k])[dup] for k in ("i", "j", "jac", "len_i", "len_j", "id_i", "id_j")
-    }
+    dup = got["i"] >= 0  # the other rows count a batch's candidates
+    verified = {k: np.asarray(got[k])[dup] for k in VERIFIED}
     for k in ("i", "j", "len_i", "len_j"):
         verified[k] = verified[k].astype(np.int64)
     seqs, verdicts, d, nodes = near_drops(verified, n_ref, longest)
@@ -151,9 +151,9 @@ def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[
         "char_shingled_records": char_docs,
         "bands": bands,
         "rows": rows,
-        "candidate_pairs": len(first),
-        "verified_pairs_checked": int((status >= 1).sum()),
-        "duplicate_pairs": len(dup),
+        "candidate_pairs": int(got["counts"].sum()),
+        "verified_pairs_checked": int(got["checked"].sum()),
+        "duplicate_pairs": int(dup.sum()),
         "capped_buckets": int(got["capped"].sum()),
         "clusters": int(sum(sizes.values())),
         "largest_cluster": max(sizes, default=0),

@@ -86,7 +86,7 @@ def ray_session(address: str | None, num_cpus: int | None = None) -> Iterator[An
         ctx = ray.data.DataContext.get_current()
         ctx.execution_options.preserve_order = True  # rows come back in input order
         ctx.enable_progress_bars = False
-        logging.getLogger("ray.data").setLevel(logging.WARNING)
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # "progress bars disabled" …
         yield ray
     finally:
         if started:
