@@ -241,19 +241,21 @@ def near_drops(
         lengths[di], lengths[dj] = pairs["len_i"], pairs["len_j"]
     d_ref = int(np.searchsorted(nodes, n_ref))
     d = decide(len(nodes), d_ref, (di, dj, pairs["jac"]), lengths)
-    seqs, verdicts = [], []
-    for k in np.flatnonzero(d.survivor != np.arange(len(nodes))).tolist():
-        if k < d_ref:
-            continue  # a reference item: never output
-        survivor, dup_of = int(d.survivor[k]), int(d.dup_of[k])
+    dense = np.arange(len(nodes))
+    dropped = np.flatnonzero((d.survivor != dense) & (dense >= d_ref))  # a reference: not output
+    ids = ids.tolist()
+    survivors, dups = d.survivor[dropped].tolist(), d.dup_of[dropped].tolist()
+    sims = [round(x, 4) for x in d.jaccard[dropped].astype(np.float64).tolist()]  # as local
+    seqs = (nodes[dropped] - n_ref).tolist()
+    verdicts = []
+    for survivor, dup_of, sim in zip(survivors, dups, sims, strict=True):
         evidence: dict[str, Any] = {
             "duplicate_of": ids[dup_of],
-            "jaccard": round(float(d.jaccard[k]), 4),
+            "jaccard": sim,
             "scope": "reference" if survivor < d_ref else "input",
         }
         if dup_of != survivor:
             evidence["survivor"] = ids[survivor]
-        seqs.append(int(nodes[k]) - n_ref)
         verdicts.append(
             pickle.dumps(drop("near-duplicate", stage="near-dedup", **evidence), PICKLE)
         )
