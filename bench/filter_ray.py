@@ -8,6 +8,12 @@ the memory of the child's whole process tree every half second: for Ray the driv
 and every worker. Memory is PSS (proportional set size: a page shared by N processes counts 1/N,
 so Ray's shared-memory object store is not counted once per worker), the peak of the sum. The Ray
 run starts a private single-machine Ray with as many CPUs as the machine has (2 here).
+
+    python bench/filter_ray.py --driver-memory
+
+measures what the Ray engine's driver holds for near dedup per million input records: the
+verified pairs as they arrive from Ray, the clusters over their nodes (dedup_clusters.decide) and
+the verdicts of the dropped records, for a share of near-duplicates (RSS growth of this process).
 """
 
 from __future__ import annotations
@@ -115,9 +121,45 @@ def _child(engine: str, data: str, out: str, workers: int) -> None:
     print(dumps(result.stats))
 
 
+def driver_memory(records: int = 1_000_000) -> None:
+    import numpy as np
+
+    sys.path.insert(0, str(ROOT))
+    from curate.engines.dedup_batches import near_drops
+
+    print("| records | near-duplicates | verified pairs | driver RSS growth | seconds |")
+    print("|---|---|---|---|---|")
+    for share in (0.25, 0.5):
+        rng = np.random.default_rng(0)
+        rss0 = psutil.Process().memory_info().rss
+        dups = rng.choice(records, int(records * share), replace=False)
+        dups = dups[dups > 0]
+        earlier = (rng.random(len(dups)) * dups).astype(np.int64)  # chains and stars
+        i, j = np.minimum(earlier, dups), np.maximum(earlier, dups)
+        pairs = {
+            "i": i,
+            "j": j,
+            "jac": rng.random(len(i)) * 0.3 + 0.7,
+            "len_i": np.zeros(len(i), np.int64),
+            "len_j": np.zeros(len(i), np.int64),
+            "id_i": np.array([f"syn-{k}" for k in i.tolist()], dtype=object),
+            "id_j": np.array([f"syn-{k}" for k in j.tolist()], dtype=object),
+        }
+        t = time.perf_counter()
+        seqs, verdicts, _, _ = near_drops(pairs, 0, False)
+        seconds = time.perf_counter() - t
+        grown = (psutil.Process().memory_info().rss - rss0) / 2**20
+        print(f"| {records:,} | {share:.0%} | {len(i):,} | {grown:,.0f} MB | {seconds:.1f} |")
+        del pairs, seqs, verdicts
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--child", nargs=4, metavar=("ENGINE", "DATA", "OUT", "WORKERS"))
+    parser.add_argument("--driver-memory", action="store_true")
     args = parser.parse_args()
-    engine, data, out, workers = args.child
-    _child(engine, data, out, int(workers))
+    if args.driver_memory:
+        driver_memory()
+    else:
+        engine, data, out, workers = args.child
+        _child(engine, data, out, int(workers))
