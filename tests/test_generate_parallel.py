@@ -15,7 +15,13 @@ import pytest
 import torch
 
 from curate.backends.base import BackendError
-from curate.backends.vllm_backend import EngineConfig, VLLMBackend, engine_kwargs, serve_command
+from curate.backends.vllm_backend import (
+    EngineConfig,
+    VLLMBackend,
+    engine_kwargs,
+    ray_data_llm_config,
+    serve_command,
+)
 from curate.generate.config import load_config
 
 
@@ -115,3 +121,18 @@ def test_vllm_reads_the_server_command_back(tmp_path: Path) -> None:
     assert parsed.data_parallel_size == 4 and parsed.distributed_executor_backend == "ray"
     assert parsed.max_model_len == 2048 and parsed.enable_lora and parsed.max_lora_rank == 8
     assert (args.host, args.port) == ("127.0.0.1", 8100)
+
+
+def test_ray_data_llm_route_gets_the_same_engine_arguments(
+    fake_vllm: type[_RecordingLLM],
+) -> None:
+    engine = EngineConfig(tensor_parallel_size=2, data_parallel_size=8, max_model_len=4096)
+    cfg = ray_data_llm_config("org/model", engine)
+    assert cfg["model_source"] == "org/model" and cfg["concurrency"] == 8
+    assert cfg["engine_kwargs"] == {
+        k: v for k, v in engine_kwargs("org/model", engine, None).items() if k != "model"
+    }
+    assert cfg["engine_kwargs"]["tensor_parallel_size"] == 2
+    config = pytest.importorskip("ray.data.llm", reason="the ray extra").vLLMEngineProcessorConfig
+    built = config(**cfg)  # Ray accepts them (building the processor needs vLLM and GPUs)
+    assert built.engine_kwargs["tensor_parallel_size"] == 2 and built.concurrency == 8

@@ -222,6 +222,19 @@ def serve_command(
     return cmd
 
 
+def ray_data_llm_config(model: str, engine: EngineConfig) -> dict[str, Any]:
+    """Keyword arguments for Ray Data's LLM batch API, ``ray.data.llm.vLLMEngineProcessorConfig``
+    (one-shot batch jobs on a Ray cluster): the in-process engine's vllm.LLM arguments, and one
+    engine replica per data-parallel copy (``concurrency``)."""
+    kwargs = engine_kwargs(model, engine, None)
+    del kwargs["model"]
+    return {
+        "model_source": model,
+        "engine_kwargs": kwargs,
+        "concurrency": engine.data_parallel_size,
+    }
+
+
 def _set_engine_env(engine: EngineConfig) -> None:
     in_process = (not _cuda_available()) if engine.in_process is None else engine.in_process
     if in_process:
