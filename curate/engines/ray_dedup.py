@@ -68,10 +68,12 @@ def exact_dedup(ds: Any, cfg: Any, reference: dict[int, str], parts: int) -> tup
         digest_batch, batch_format="pyarrow", fn_kwargs={"parts": parts, "longest": longest}
     ).materialize()
     records_in = digests.count()
+    columns = ["seq", "duplicate_of", "scope", "winner"]
     drops = digests.groupby("part", num_partitions=parts).map_groups(
         exact_group, batch_format="numpy", fn_kwargs={"reference": reference}
     )
-    got = _numpy(drops, ["seq", "duplicate_of", "scope", "winner"])
+    empty = {c: np.zeros(0, dtype=object if c == "duplicate_of" else np.int64) for c in columns}
+    got = _numpy(drops, columns) if records_in else empty  # no rows: no schema to group by
     verdicts = [
         exact_verdict(str(dup), int(scope))
         for dup, scope in zip(got["duplicate_of"].tolist(), got["scope"].tolist(), strict=True)
@@ -95,6 +97,36 @@ def exact_dedup(ds: Any, cfg: Any, reference: dict[int, str], parts: int) -> tup
     return ds, meter
 
 
+_NO_PAIRS = {k: np.zeros(0, dtype=np.int64) for k in [*VERIFIED, "counts", "checked", "capped"]}
+
+
+def _candidates(sk: Any, nd: Any, parts: int) -> dict[str, np.ndarray]:
+    """The verified duplicate pairs (plus one row of counts per verified batch): band keys
+    partitioned by key, pairs per partition, made distinct, joined to both sides, verified."""
+    bands, rows = nd.band_params()
+    band_args = {"bands": bands, "rows": rows, "num_perm": nd.num_perm, "parts": parts}
+    keys = sk.map_batches(band_batch, batch_format="pyarrow", fn_kwargs=band_args)
+    pairs = keys.groupby("part", num_partitions=parts).map_groups(
+        bucket_group, batch_format="numpy", fn_kwargs={"max_bucket": nd.max_bucket, "parts": parts}
+    )
+    pairs = pairs.groupby("part", num_partitions=parts).map_groups(
+        unique_pairs, batch_format="numpy"
+    )
+    pairs = pairs.materialize()
+    if pairs.count() == 0:  # a join needs rows to know its schema
+        return _NO_PAIRS
+    side = ["node", "sig", "sh", "length", "id"]
+    left = sk.select_columns(side).rename_columns(
+        dict(zip(side, ["i", "sig_i", "sh_i", "len_i", "id_i"], strict=True))
+    )
+    right = sk.select_columns(side).rename_columns(
+        dict(zip(side, ["j", "sig_j", "sh_j", "len_j", "id_j"], strict=True))
+    )
+    joined = pairs.join(left, "inner", parts, on=("i",)).join(right, "inner", parts, on=("j",))
+    checked = joined.map_batches(verify_batch, batch_format="pyarrow", fn_kwargs={"cfg": nd})
+    return _numpy(checked, [*VERIFIED, "counts", "checked", "capped"])
+
+
 def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[Any, StageMeter]:
     t0 = time.perf_counter()
     nd = cfg.near_dedup
@@ -108,24 +140,7 @@ def near_dedup(ds: Any, ref_ds: Any, n_ref: int, cfg: Any, parts: int) -> tuple[
     sk = (sketches[0] if len(sketches) == 1 else sketches[0].union(sketches[1])).materialize()
     chars = _numpy(sk, ["char"])["char"]  # one pass: how many, and how many char-shingled
     n_nodes, char_docs = len(chars), int(chars.sum())
-    band_args = {"bands": bands, "rows": rows, "num_perm": nd.num_perm, "parts": parts}
-    keys = sk.map_batches(band_batch, batch_format="pyarrow", fn_kwargs=band_args)
-    pairs = keys.groupby("part", num_partitions=parts).map_groups(
-        bucket_group, batch_format="numpy", fn_kwargs={"max_bucket": nd.max_bucket, "parts": parts}
-    )
-    pairs = pairs.groupby("part", num_partitions=parts).map_groups(
-        unique_pairs, batch_format="numpy"
-    )
-    side = ["node", "sig", "sh", "length", "id"]
-    left = sk.select_columns(side).rename_columns(
-        dict(zip(side, ["i", "sig_i", "sh_i", "len_i", "id_i"], strict=True))
-    )
-    right = sk.select_columns(side).rename_columns(
-        dict(zip(side, ["j", "sig_j", "sh_j", "len_j", "id_j"], strict=True))
-    )
-    joined = pairs.join(left, "inner", parts, on=("i",)).join(right, "inner", parts, on=("j",))
-    checked = joined.map_batches(verify_batch, batch_format="pyarrow", fn_kwargs={"cfg": nd})
-    got = _numpy(checked, [*VERIFIED, "counts", "checked", "capped"])
+    got = _candidates(sk, nd, parts) if n_nodes > 1 else _NO_PAIRS
     t1 = time.perf_counter()
     dup = got["i"] >= 0  # the other rows count a batch's candidates
     verified = {k: np.asarray(got[k])[dup] for k in VERIFIED}
