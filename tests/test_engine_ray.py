@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import random
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from test_engine_ray_batches import near_duplicates
 from typer.testing import CliRunner
 
 from curate.cli import app
@@ -25,57 +25,6 @@ from curate.cli import app
 # before Ray is imported: without it a single-node Ray listens on every interface
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 ray = pytest.importorskip("ray", reason="the ray extra: pip install -e '.[ray]'")
-
-WORDS = [
-    "alpha",
-    "beta",
-    "gamma",
-    "delta",
-    "epsilon",
-    "zeta",
-    "theta",
-    "kappa",
-    "lambda",
-    "sigma",
-    "omega",
-    "river",
-    "stone",
-    "cloud",
-    "market",
-    "garden",
-    "window",
-    "engine",
-    "paper",
-    "silver",
-    "bridge",
-    "harbor",
-    "lantern",
-    "meadow",
-    "orchard",
-    "pepper",
-    "quartz",
-]
-
-
-def near_duplicates(path: Path, n: int = 300, seed: int = 7) -> None:
-    """Records of which about a third are one-word edits of an earlier one (some of an edit)."""
-    rng = random.Random(seed)
-    bases: list[str] = []
-    with path.open("w", encoding="utf-8") as f:
-        for k in range(n):
-            if bases and rng.random() < 0.35:
-                words = rng.choice(bases).split()
-                words[rng.randrange(len(words))] = rng.choice(WORDS)
-                text = " ".join(words)
-            else:
-                text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(25, 45)))
-            bases.append(text)
-            row = {
-                "id": f"nd-{k:04d}",
-                "instruction": "Explain the following sequence of words in plain English.",
-                "output": text + ".",
-            }
-            f.write(json.dumps(row) + "\n")
 
 
 @pytest.fixture(scope="module")
