@@ -116,6 +116,12 @@ def main() -> None:
     parser.add_argument(
         "--data", type=Path, help="keep the generated JSONL here and reuse it (default: temp)"
     )
+    parser.add_argument(
+        "--engine",
+        choices=["local", "ray"],
+        default="local",
+        help="ray: the local engine and --engine ray side by side (bench/filter_ray.py)",
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="filter-scale-") as tmp:
@@ -130,6 +136,10 @@ def main() -> None:
             file=sys.stderr,
         )
 
+        if args.engine == "ray":
+            from filter_ray import compare
+
+            return compare(data, args.keep_dir or Path(tmp) / "out", args.workers)
         cfg = FilterConfig(workers=args.workers, lang="en")
         cfg.toxicity.enabled = False
         cfg.decontam.eval_sets = [str(EVAL_SET)]

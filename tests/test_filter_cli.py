@@ -69,6 +69,8 @@ FLAGS = {  # every dedicated flag `curate filter` has had, and the keys it sets
     "--min-words": ("quality.min_instruction_words",),
     "--max-words": ("quality.max_instruction_words",),
     "--profile": ("profile",),
+    "--engine": ("engine",),
+    "--ray-address": ("ray_address",),
 }
 
 

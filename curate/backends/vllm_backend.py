@@ -68,7 +68,26 @@ class EngineConfig:
         "Run eagerly, without CUDA graph capture (starts faster, decodes slower); null: eager"
         " only without CUDA.",
     )
-    tensor_parallel_size: int = option(1, "GPUs the model is split across (tensor parallel).")
+    tensor_parallel_size: int = option(
+        1, "GPUs each copy of the model is split across, layer by layer (tensor parallel)."
+    )
+    pipeline_parallel_size: int = option(
+        1,
+        "Stages the model's layers are split into, each on tensor_parallel_size GPUs (pipeline"
+        " parallel: across nodes with distributed_executor_backend: ray).",
+    )
+    data_parallel_size: int = option(
+        1,
+        "Copies of the model, each answering a share of the requests. vLLM runs copies only as a"
+        " server: above 1, curate generate prints the `vllm serve` command to start, and you"
+        " generate with --backend openai --base-url against it (README 'When you outgrow one"
+        " machine').",
+    )
+    distributed_executor_backend: str | None = option(
+        None,
+        "How vLLM starts its GPU workers: mp (processes on this machine) or ray (a Ray cluster:"
+        " GPUs on several nodes); null: vLLM's choice (mp on one machine).",
+    )
     in_process: bool | None = option(
         None,
         "Run the engine in this process, not a worker process; null: in-process without CUDA"
@@ -101,10 +120,28 @@ def check_extra(extra: Any) -> None:
             )
 
 
+EXECUTORS = ("mp", "ray")
+
+
+def check_parallel(engine: EngineConfig) -> None:
+    """The parallel sizes are >= 1 and the executor one vLLM knows (ValueError: one line)."""
+    for key in ("tensor_parallel_size", "pipeline_parallel_size", "data_parallel_size"):
+        value = getattr(engine, key)
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"engine.{key}: expected an integer >= 1, got {value!r}")
+    backend = engine.distributed_executor_backend
+    if backend is not None and backend not in EXECUTORS:
+        raise ValueError(
+            f"engine.distributed_executor_backend: expected one of {', '.join(EXECUTORS)} or"
+            f" null, got {backend!r}"
+        )
+
+
 def check_options(opts: BackendOptions) -> None:
     """The config check of this backend (its registry row's ``validate``)."""
     if opts.config is not None:
         check_extra(opts.config.extra)
+        check_parallel(opts.config)
 
 
 def _cuda_available() -> bool:
@@ -148,6 +185,10 @@ def engine_kwargs(model: str, engine: EngineConfig, adapter: str | None) -> dict
         "enforce_eager": (not cuda) if engine.enforce_eager is None else engine.enforce_eager,
         "tensor_parallel_size": engine.tensor_parallel_size,
     }
+    if engine.pipeline_parallel_size != 1:
+        kwargs["pipeline_parallel_size"] = engine.pipeline_parallel_size
+    if engine.distributed_executor_backend is not None:
+        kwargs["distributed_executor_backend"] = engine.distributed_executor_backend
     chunked = cuda if engine.chunked_prefill is None else engine.chunked_prefill
     if not chunked:
         kwargs["enable_chunked_prefill"] = False
@@ -162,6 +203,44 @@ def engine_kwargs(model: str, engine: EngineConfig, adapter: str | None) -> dict
         raise BackendError(str(e)) from None
     kwargs.update(engine.extra)
     return kwargs
+
+
+def serve_command(
+    model: str,
+    engine: EngineConfig,
+    adapter: str | None = None,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+) -> list[str]:
+    """The `vllm serve` command for ``engine``: the same model settings as the in-process engine,
+    and the parallel sizes, data parallel included (vLLM runs copies of a model only as a server)."""
+    cmd = ["vllm", "serve", model, "--host", host, "--port", str(port), "--dtype", engine.dtype]
+    cmd += ["--tensor-parallel-size", str(engine.tensor_parallel_size)]
+    cmd += ["--pipeline-parallel-size", str(engine.pipeline_parallel_size)]
+    cmd += ["--data-parallel-size", str(engine.data_parallel_size)]
+    if engine.distributed_executor_backend is not None:
+        cmd += ["--distributed-executor-backend", engine.distributed_executor_backend]
+    if engine.max_model_len is not None:
+        cmd += ["--max-model-len", str(engine.max_model_len)]
+    if engine.gpu_memory_utilization is not None:
+        cmd += ["--gpu-memory-utilization", str(engine.gpu_memory_utilization)]
+    if adapter:
+        cmd += ["--enable-lora", "--max-lora-rank", str(lora_rank(adapter))]
+        cmd += ["--lora-modules", f"adapter={adapter}"]
+    return cmd
+
+
+def ray_data_llm_config(model: str, engine: EngineConfig) -> dict[str, Any]:
+    """Keyword arguments for Ray Data's LLM batch API, ``ray.data.llm.vLLMEngineProcessorConfig``
+    (one-shot batch jobs on a Ray cluster): the in-process engine's vllm.LLM arguments, and one
+    engine replica per data-parallel copy (``concurrency``)."""
+    kwargs = engine_kwargs(model, engine, None)
+    del kwargs["model"]
+    return {
+        "model_source": model,
+        "engine_kwargs": kwargs,
+        "concurrency": engine.data_parallel_size,
+    }
 
 
 def _set_engine_env(engine: EngineConfig) -> None:
@@ -190,6 +269,15 @@ class VLLMBackend:
         self.model = model
         self.adapter = adapter
         self.engine = engine or EngineConfig()
+        if self.engine.data_parallel_size > 1:
+            import shlex
+
+            serve = shlex.join(serve_command(model, self.engine, adapter))
+            raise BackendError(
+                f"engine.data_parallel_size {self.engine.data_parallel_size}: vLLM runs copies of a"
+                f" model only as a server; start it with `{serve}` and generate with --backend"
+                " openai --base-url http://127.0.0.1:8000/v1 (and --adapter adapter when it serves one)"
+            )
         try:
             import vllm
         except ImportError as e:

@@ -94,7 +94,7 @@ def filter_command(
 
     Example: [bold]curate filter data/samples/defects.jsonl --out out/defects --lang en[/]
     """
-    from curate.filters.pipeline import run_filter  # numpy, MinHash, plots: only when it runs
+    from curate.engines import run_filter  # numpy, MinHash, plots (Ray): only when it runs
 
     with handle_errors(ValueError):  # ValueError: a value a stage refused
         cfg = prepare(cfg, origins, inputs, _split(only), _split(skip))

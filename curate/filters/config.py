@@ -22,6 +22,7 @@ from curate.filters.registry import STAGES as REGISTRY
 from curate.io import lang_from_path, resolve_output
 from curate.text import check_lang
 
+ENGINES = ("local", "ray")  # where the stages run (curate/engines/)
 DEFAULT_ORDER = list(REGISTRY)  # the registry's order: cheap first, costly last (registry.py)
 STAGES = tuple(DEFAULT_ORDER)
 
@@ -54,6 +55,21 @@ class RunOptions:
         False, "Stop at the first malformed record instead of rejecting it.", flag="--strict"
     )
     examples_per_reason: int = option(3, "Examples shown per reason in report.md.")
+    engine: str = option(
+        "local",
+        "Where the stages run: local (this machine; the default, and the faster one on one"
+        " machine) or ray (Ray Data on a Ray cluster, for a corpus that outgrows one machine; needs"
+        " `pip install 'instructforge[ray]'`). On one 2-core machine Ray took 1.2x the wall time,"
+        " 3.9x the CPU and 5x the memory of local for 200k records (README 'When you outgrow one"
+        " machine').",
+        flag="--engine",
+    )
+    ray_address: str | None = option(
+        None,
+        "engine: ray: the Ray cluster to join (auto, HOST:6379 or ray://HOST:10001); null: start"
+        " a private single-machine Ray for this run, bound to 127.0.0.1, stopped after it.",
+        flag="--ray-address",
+    )
 
     def stage_config(self, stage: str) -> Any:
         return getattr(self, section_of(stage))
@@ -144,6 +160,12 @@ def check_config(cfg: FilterConfig, where: str) -> None:
             except ValueError as e:
                 message = str(e).removeprefix(f"{stage}: ")
                 raise ConfigError(f"{where}: {section_of(stage)}: {message}") from None
+    if cfg.engine not in ENGINES:
+        raise ConfigError(
+            f"{where}: engine: expected one of {', '.join(ENGINES)}, got {cfg.engine!r}"
+        )
+    if cfg.ray_address and cfg.engine != "ray":
+        raise ConfigError(f"{where}: ray_address: set only with engine: ray")
     if cfg.chunk_size < 1:
         raise ConfigError(f"{where}: chunk_size: expected at least 1, got {cfg.chunk_size}")
     for key, value in (

@@ -126,8 +126,14 @@ def _fields(rec: Record) -> Fields:
 
 
 def _run_chunk(rows: list[Row], names: list[str]) -> ChunkResult:
+    return run_rows(rows, names, _WORKER_STAGES)
+
+
+def run_rows(rows: list[Row], names: list[str], stages: dict[str, Stage]) -> ChunkResult:
     """Every record of the chunk through the stages in turn (a dropped record goes no further):
-    its verdict from the first stage that dropped it, its meta and fields if a stage changed them."""
+    its verdict from the first stage that dropped it, its meta and fields if a stage changed them.
+    The one per-batch function of the per-record stages: worker processes here and Ray's
+    map_batches (curate/engines/ray_batches.py) both call it."""
     chunk = [Record(*row) for row in rows]
     before = [dict(rec.meta) for rec in chunk]
     fields_before = [_fields(rec) for rec in chunk]
@@ -136,7 +142,7 @@ def _run_chunk(rows: list[Row], names: list[str]) -> ChunkResult:
     counts, seconds = {}, {}
     for n in names:
         t = time.perf_counter()
-        stage = _WORKER_STAGES[n]
+        stage = stages[n]
         survivors = []
         for i, (rec, verdict) in zip(alive, stage([chunk[i] for i in alive]), strict=True):
             chunk[i] = rec
