@@ -14,6 +14,8 @@ from curate.config.cli import ConfigCommand, config_command
 from curate.jsonout import dumps
 from curate.text import printable
 from train.config import SPEC, TrainConfig
+from train.eval_config import SPEC as EVAL_SPEC
+from train.eval_config import EvalConfig
 
 app = typer.Typer(
     name="train",
@@ -76,6 +78,33 @@ def run(cfg: TrainConfig) -> None:
         f"done: {result.steps} steps, loss {loss}{eval_part}, {result.tokens_per_s:,.0f} tok/s → {result.adapter}",
         markup=False,
     )
+
+
+@app.command("eval", cls=ConfigCommand)
+@config_command(EVAL_SPEC)
+def eval_command(
+    model: Annotated[
+        str,
+        typer.Argument(help="An adapter dir from `train run`, or a base model (dir or hub id)."),
+    ],
+    cfg: EvalConfig,
+) -> None:
+    """Eval loss and perplexity per example on held-out data, as training computes them.
+
+    An adapter is scored on its base as trained, in its training template, completion-only
+    (prompt tokens masked); --judge adds a pairwise win-rate against --against (each pair judged
+    in both orders), --tasks runs lm-evaluation-harness. Everything goes to [bold]OUT/eval.json[/].
+
+    Example: [bold]train eval runs/sft/adapter --data heldout.jsonl --out runs/sft/eval[/]
+    """
+    from curate.backends.base import BackendError
+    from train.eval_run import run_eval
+    from train.eval_tasks import TasksUnavailable
+
+    quiet_transformers()
+    with handle_errors(TasksUnavailable, BackendError):
+        run_eval(model, cfg, err)
+    err.print(f"→ {Path(cfg.out) / 'eval.json'}", markup=False)
 
 
 @app.command()
