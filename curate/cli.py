@@ -7,6 +7,7 @@ import typer
 from curate.cli_common import VersionOption, ignore_file_size_signal
 from curate.config.cli import ConfigCommand
 from curate.convert_command import convert_command
+from curate.experiment.command import experiment_command
 from curate.filters.command import filter_command
 from curate.generate.command import generate_command
 
@@ -32,6 +33,7 @@ def main(
 app.command("convert")(convert_command)
 app.command("filter", cls=ConfigCommand)(filter_command)
 app.command("generate", cls=ConfigCommand)(generate_command)
+app.command("experiment", cls=ConfigCommand)(experiment_command)
 
 if __name__ == "__main__":
     app()

@@ -56,6 +56,18 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "uncommitted",
         ".*.tmp-*",
     ),
+    "experiment": (
+        "experiment.md",
+        "experiment.json",
+        "results.csv",
+        "runs.csv",
+        "loss_curves.png",
+        "config.yaml",
+        "data",
+        "variants",
+        "runs",
+        ".*.tmp-*",
+    ),
 }
 # Commands that rerun from scratch (their old outputs are removed) rather than resume.
 FRESH = {"filter"}
