@@ -108,9 +108,13 @@ def test_experiment_table_plots_hashes_and_resume_after_kill(
 
 
 def test_shipped_experiment_configs_load() -> None:
-    for name in ("experiment-tiny.yaml", "experiment-gpu.yaml"):
+    for name in ("experiment-tiny.yaml", "experiment-gpu.yaml", "experiment-toolformer.yaml"):
         cfg = load(ROOT / "curate" / "configs" / name)
         assert cfg.variants and cfg.base_model and cfg.seeds
+    from curate.config import leaves
+    from curate.experiment.config import ExperimentConfig
+
+    assert all(leaf.help and "\n" not in leaf.help for leaf in leaves(ExperimentConfig))
 
 
 def test_config_errors_name_the_key(tmp_path: Path) -> None:
@@ -121,6 +125,35 @@ def test_config_errors_name_the_key(tmp_path: Path) -> None:
     bad.write_text("data: [x.jsonl]\nbase_model: m\nvariants:\n  h: {only: [qualty]}\n")
     with pytest.raises(ConfigError, match="unknown stage 'qualty'"):
         load(bad)
+    bad.write_text("data: [x.jsonl]\nbase_model: m\nheldout_filter: [dedup]\n")
+    with pytest.raises(ConfigError, match="heldout_filter: unknown stage 'dedup'"):
+        load(bad)
     bad.write_text("data: [x.jsonl]\nbase_model: m\nbudget: flops\n")
     with pytest.raises(ConfigError, match="budget"):
         load(bad)
+
+
+def test_judge_win_rate_against_the_baseline(tmp_path: Path, tiny_llama: Path) -> None:
+    from generate_fakes import ScriptedBackend
+
+    from curate.backends.registry import BackendSpec, register_backend, unregister_backend
+
+    opened: list[ScriptedBackend] = []
+
+    def factory(opts):  # a judge that always prefers the first answer: exactly 50 % both ways
+        opened.append(ScriptedBackend(lambda prompt, j, params: "A", model=opts.model))
+        return opened[-1]
+
+    config = write_config(tmp_path, tiny_llama)
+    text = config.read_text().replace("seeds: [1, 2]", "seeds: [1]").replace("steps: 2", "steps: 1")
+    config.write_text(
+        text + "controls: false\njudge_backend: scripted-judge\njudge_model: j\njudge_examples: 2\n"
+    )
+    register_backend(BackendSpec("scripted-judge", factory, "tests"))
+    try:
+        summary = run_experiment(load(config), tmp_path / "exp", Console(quiet=True))
+    finally:
+        unregister_backend("scripted-judge")
+    assert summary["win_rates"] == {"heuristics": "0.5000 ± 0.0000"}
+    assert [len(prompts) for b in opened for prompts, _ in b.calls] == [4]  # 2 pairs, both orders
+    assert "win-rate vs full" in (tmp_path / "exp" / "experiment.md").read_text()

@@ -87,6 +87,14 @@ def check(cfg: ExperimentConfig, origins: Origins) -> None:
         raise ConfigError(f"{where('baseline')}: {cfg.baseline!r} is not a variant")
     if cfg.heldout is None and cfg.heldout_size < 1:
         raise ConfigError(f"{where('heldout_size')}: at least 1 (or give heldout)")
+    from curate.filters.registry import STAGES
+
+    unknown_stages = [s for s in cfg.heldout_filter if s not in STAGES]
+    if unknown_stages:
+        raise ConfigError(
+            f"{where('heldout_filter')}: unknown stage {unknown_stages[0]!r}; stages: "
+            + ", ".join(STAGES)
+        )
     for name, spec in cfg.variants.items():
         key = f"variants.{name}"
         if not isinstance(spec, dict):

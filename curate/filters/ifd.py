@@ -43,7 +43,8 @@ class IfdConfig:
     enabled: bool = option(
         False,
         "Score Instruction-Following Difficulty loss(output|prompt)/loss(output) with a small"
-        " causal LM; off unless asked for (--set ifd.enabled=true ifd.model=DIR).",
+        " causal LM (reasons ifd:below_min, ifd:below_top_fraction, ifd:above_one, ifd:no_output);"
+        " off unless asked for (--set ifd.enabled=true ifd.model=DIR).",
     )
     model: str = option("", "The scoring model: a local directory or hub id (transformers).")
     template: str = option(

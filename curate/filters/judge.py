@@ -50,8 +50,8 @@ SCHEMA: dict[str, Any] = {
 class JudgeConfig:
     enabled: bool = option(
         False,
-        "Rate every record 0-5 with an LLM (AlpaGasus); keep those >= min_score. Off unless asked"
-        " for (--set judge.enabled=true, judge.model=...).",
+        "Rate every record 0-5 with an LLM (AlpaGasus); keep those >= min_score (reasons judge:low_score,"
+        " judge:unparseable). Off unless asked for (--set judge.enabled=true judge.model=M).",
     )
     backend: str = option(
         "vllm", "Generation backend that rates: vllm (in process), openai (a server), transformers."
