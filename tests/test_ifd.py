@@ -58,7 +58,11 @@ def test_ifd_equals_direct_loss_computation(tiny_llama: Path) -> None:
             info["conditioned_loss"] / info["output_loss"], rel=1e-4
         )
         assert info["above_one"] == (info["ratio"] > 1) and info["model"] == str(tiny_llama)
-    assert stage.scorer is not None and stage.scorer.dtype.is_floating_point
+    scorer = stage.scorer
+    assert scorer is not None and str(scorer.dtype) == "torch.float32"  # CPU: fp32
+    # over max_length: the prompt's head is cut, BOS and the whole output stay
+    cond, plain, n = scorer._ids("one two three four five six seven eight", "Positive.", 6)
+    assert len(cond) == 6 and cond[0] == scorer.start and cond[-n:] == plain[1:]
 
 
 def test_top_fraction_keeps_the_highest_and_threshold_flags(tiny_llama: Path) -> None:

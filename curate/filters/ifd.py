@@ -100,11 +100,14 @@ class IfdScorer:
         self.pad = tok.pad_token_id if tok.pad_token_id is not None else self.start
 
     def _ids(self, prompt: str, output: str, max_length: int) -> tuple[list[int], list[int], int]:
-        """(conditioned ids, plain ids, output length): both end with the same output tokens."""
+        """(conditioned ids, plain ids, output length): both end with the same output tokens.
+        The prompt's head is cut first; BOS starts both (a chat template writes its own)."""
         out = self.tokenizer(output, add_special_tokens=False)["input_ids"][: max_length - 1]
         head = self.tokenizer(prompt, add_special_tokens=False)["input_ids"]
-        room = max_length - len(out) - 1
-        head = [self.start, *head[len(head) - room :]] if room > 0 else [self.start]
+        if not head or head[0] != self.start:
+            head = [self.start, *head]
+        room = max_length - len(out)
+        head = [self.start, *head[len(head) - room + 1 :]] if room < len(head) else head
         return head + out, [self.start, *out], len(out)
 
     def losses(
