@@ -10,7 +10,6 @@ Used for the README's "Research: data-quality experiments" table; nothing is dow
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 
 def main() -> None:
