@@ -7,6 +7,7 @@ import typer
 from curate.cli_common import VersionOption, ignore_file_size_signal
 from curate.config.cli import ConfigCommand
 from curate.convert_command import convert_command
+from curate.experiment.command import experiment_command
 from curate.filters.command import filter_command
 from curate.generate.command import generate_command
 from curate.loop.command import loop_command
@@ -36,6 +37,7 @@ app.command("filter", cls=ConfigCommand)(filter_command)
 app.command("generate", cls=ConfigCommand)(generate_command)
 app.command("loop", cls=ConfigCommand)(loop_command)
 app.command("translate", cls=ConfigCommand)(translate_command)
+app.command("experiment", cls=ConfigCommand)(experiment_command)
 
 if __name__ == "__main__":
     app()

@@ -27,6 +27,7 @@ def write_report(out_dir: Path, stats: dict[str, Any]) -> Path:
     lines += _reasons(stats, out_dir)
     lines += _stages(stats)
     lines += _distributions(stats, out_dir)
+    lines += _model_scores(stats, out_dir)
     lines += _examples(stats)
     lines += _timing(stats)
     write_report_html(out_dir, stats)  # before report.md, which is written last
@@ -214,6 +215,21 @@ def _distributions(stats: dict[str, Any], out: Path) -> list[str]:
             f"largest cluster {c['largest']:,}"
         )
     return [*lines, ""]
+
+
+def _model_scores(stats: dict[str, Any], out: Path) -> list[str]:
+    """A histogram per stage that scores records with a model (judge, ifd), with its threshold."""
+    lines: list[str] = []
+    for name, m in stats["stages"].items():
+        hist = m.get("summary", {}).get("score_histogram")
+        if not hist:
+            continue
+        png = f"scores-{re.sub(r'[^a-z0-9-]', '', name)}.png"
+        report_plots.plot_scores(hist, f"{name}: {hist['label']}", out / png)
+        model = m["summary"].get("model", "")
+        lines += [f"## Scores: {_md(name)}", "", f"![{_md(name)} scores]({png})", ""]
+        lines += [f"Model {_md(model)}; threshold {_md(hist['threshold'])}.", ""]
+    return lines
 
 
 def _length_line(side: str, s: dict[str, Any]) -> str:

@@ -120,6 +120,31 @@ def plot_toxicity(stats: dict[str, Any], path: Path) -> None:
     _save(fig, path)
 
 
+def plot_scores(hist: dict[str, Any], title: str, path: Path) -> None:
+    """A model-score histogram (judge, ifd): kept and rejected stacked, the threshold a line."""
+    edges, kept, rejected = hist["edges"], hist["kept"], hist["rejected"]
+    width = (edges[1] - edges[0]) if len(edges) > 1 else 1.0
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    ax.bar(edges, kept, width=width, align="edge", label="kept", color=KEPT_COLOR)
+    ax.bar(
+        edges,
+        rejected,
+        width=width,
+        align="edge",
+        bottom=kept,
+        label="rejected",
+        color=REJECTED_COLOR,
+    )
+    if hist.get("threshold") is not None:
+        ax.axvline(hist["threshold"], color="black", linestyle="--", label="threshold")
+    ax.set_xlabel(hist["label"])
+    ax.set_ylabel("records")
+    ax.set_title(title)
+    ax.legend()
+    _save(fig, path)
+
+
 def plot_languages(stats: dict[str, Any], path: Path) -> None:
     langs = list(stats["languages"].items())[:20]
     plt = _pyplot()

@@ -66,6 +66,16 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "*.csv",
         "config.yaml",
         "uncommitted",
+    "experiment": (
+        "experiment.md",
+        "experiment.json",
+        "results.csv",
+        "runs.csv",
+        "loss_curves.png",
+        "config.yaml",
+        "data",
+        "variants",
+        "runs",
         ".*.tmp-*",
     ),
 }

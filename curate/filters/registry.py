@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from curate.filters.cleaned import CleanedConfig, CleanedStage
 from curate.filters.decontam import DecontamConfig, DecontamStage
 from curate.filters.exact_dedup import ExactDedupConfig, ExactDedupStage
+from curate.filters.ifd import IfdConfig, IfdStage
+from curate.filters.judge import JudgeConfig, JudgeStage
 from curate.filters.language import LanguageConfig, LanguageStage
 from curate.filters.near_dedup import NearDedupConfig, NearDedupStage
 from curate.filters.pii import PiiConfig, PiiStage
@@ -54,5 +56,7 @@ STAGES: dict[str, StageSpec] = {s.name: s for s in [
     StageSpec("decontam", DecontamConfig, DecontamStage, True, "a long word n-gram shared with an eval set (--eval-set)"),
     StageSpec("near-dedup", NearDedupConfig, NearDedupStage, False, "MinHash + LSH near-duplicates, verified by exact Jaccard"),
     StageSpec("toxicity", ToxicityConfig, ToxicityStage, False, "detoxify scores (offline: alt-profanity-check)"),
+    StageSpec("ifd", IfdConfig, IfdStage, False, "Instruction-Following Difficulty with a small LM (Cherry LLM); off unless --set ifd.enabled=true ifd.model=DIR"),
+    StageSpec("judge", JudgeConfig, JudgeStage, False, "an LLM rates each record 0-5 (AlpaGasus); off unless --set judge.enabled=true judge.model=M"),
 ]}
 # fmt: on

@@ -1,0 +1,1 @@
+"""`curate experiment`: same base model, same budget, different data; the answer in one table."""
