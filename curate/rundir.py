@@ -66,6 +66,8 @@ OUTPUTS: dict[str, tuple[str, ...]] = {
         "*.csv",
         "config.yaml",
         "uncommitted",
+        ".*.tmp-*",
+    ),
     "experiment": (
         "experiment.md",
         "experiment.json",
