@@ -45,7 +45,11 @@ def main() -> None:
     )
     tok.train_from_iterator(texts, trainer=trainer)
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>", pad_token="<pad>"
+        tokenizer_object=tok,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
     )
     torch.manual_seed(args.seed)
     config = LlamaConfig(
@@ -66,7 +70,9 @@ def main() -> None:
         model.get_output_embeddings().weight.mul_(args.head_scale)
     model.save_pretrained(args.out)
     fast.save_pretrained(args.out)
-    print(f"{args.out}: vocab {len(fast)}, {sum(p.numel() for p in model.parameters()):,} parameters")
+    print(
+        f"{args.out}: vocab {len(fast)}, {sum(p.numel() for p in model.parameters()):,} parameters"
+    )
 
 
 if __name__ == "__main__":
