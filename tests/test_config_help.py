@@ -8,9 +8,11 @@ from typer.testing import CliRunner
 
 from curate.cli import app as curate_app
 from curate.config import Leaf, leaves
+from curate.experiment.config import ExperimentConfig
 from curate.filters.config import FilterConfig
 from curate.generate.config import GenerateConfig
 from curate.loop.config import LoopConfig
+from curate.translate.config import TranslateConfig
 from train.cli import app as train_app
 from train.config import TrainConfig
 from train.eval_config import EvalConfig
@@ -21,6 +23,8 @@ COMMANDS = [
     pytest.param(TrainConfig, train_app, ["run"], id="train run"),
     pytest.param(EvalConfig, train_app, ["eval"], id="train eval"),
     pytest.param(LoopConfig, curate_app, ["loop"], id="curate loop"),
+    pytest.param(TranslateConfig, curate_app, ["translate"], id="curate translate"),
+    pytest.param(ExperimentConfig, curate_app, ["experiment"], id="curate experiment"),
 ]
 
 
