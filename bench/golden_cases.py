@@ -133,7 +133,7 @@ def run_large_case(name: str) -> dict[str, dict]:
 
 def drive_generate(out: Path) -> None:
     """3 self-instruct rounds (seed 0, target 1000, rest: the shipped generate.yaml, so filters
-    exact-dedup, quality, toxicity: the offline profanity fallback) answered by
+    exact-dedup, quality, cleaned, toxicity: the offline profanity fallback) answered by
     tests/generate_fakes.py:respond, through the real CLI: the scripted backend is registered
     as ``--backend fake`` (its ``name`` "fake" is written into every record's
     meta.generation.backend), then `curate generate` runs in-process.

@@ -8,13 +8,26 @@ from typing import Any
 KEPT_COLOR, REJECTED_COLOR = "#4C72B0", "#DD8452"
 
 
+class _Figures:
+    """``plt.subplots``/``plt.close`` on bare Agg figures: pyplot (its backend machinery and
+    global figure registry) is not imported, which saves a run about a tenth of its setup."""
+
+    @staticmethod
+    def subplots(*args: Any, figsize: tuple[float, float], **kwargs: Any) -> tuple[Any, Any]:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=figsize)
+        FigureCanvasAgg(fig)
+        return fig, fig.subplots(*args, **kwargs)
+
+    @staticmethod
+    def close(fig: Any) -> None:
+        fig.clear()
+
+
 def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    return _Figures
 
 
 def _skewed(values: list[int]) -> bool:

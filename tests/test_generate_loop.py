@@ -236,3 +236,26 @@ def test_a_backend_answer_of_the_wrong_shape_is_one_clear_error(answer, message:
 
     with pytest.raises(BackendError, match=re.escape(message)):
         timed_complete(Broken(), ["p", "q"], SamplingParams(n=2), RoundOutput())  # type: ignore[arg-type]
+
+
+def test_rounds_run_the_cleaned_stage_with_the_generated_profile() -> None:
+    """A model's output leaks its prompt template and merges tasks more than people do: the
+    rounds check what `curate filter --profile generated` checks, so a later audit agrees."""
+    from curate.generate.stages import make_stages
+    from curate.records import Record
+
+    cfg = GenerateConfig(model="scripted", backend="transformers")
+    assert cfg.filters == ["exact-dedup", "quality", "cleaned", "toxicity"]
+    cfg.filters = ["exact-dedup", "quality", "cleaned"]  # toxicity: tested on its own
+    _, stages = make_stages(cfg, [])
+    cleaned = stages[-1]
+    assert cleaned.name == "cleaned" and cleaned.cfg.fix == []  # generated: reject, not repair
+    leak = Record(id="a", instruction="Name a fruit.", input="", output="Output: Apple.")
+    placeholder = Record(id="b", instruction="Name three colours.", input="N/A", output="Red.")
+    fine = Record(id="c", instruction="Name a fruit.", input="", output="An apple.")
+    verdicts = cleaned.check([leak, placeholder, fine])
+    assert [(v.keep, v.reason) for v in verdicts] == [
+        (False, "template-leak"),
+        (False, "placeholder-input"),
+        (True, ""),
+    ]

@@ -171,3 +171,35 @@ def test_stage_streams_in_order_and_pickles(project_data: Path) -> None:
     out = list(stage(iter(recs)))
     assert [r.id for r, _ in out] == [r.id for r in recs]
     assert list(QualityStage(QualityConfig(enabled=False))(recs))[3][1].keep
+
+
+def test_truncated_under_the_human_profile_needs_a_dangling_last_word(project_data: Path) -> None:
+    from curate.filters.config import FilterConfig
+    from curate.filters.profiles import apply_profile
+
+    human, generated = FilterConfig(), FilterConfig()
+    apply_profile(human, "human")
+    apply_profile(generated, "generated")
+    assert human.quality.truncated_dangling_only and not generated.quality.truncated_dangling_only
+    # people's text without a final full stop (gsm8k, GPTeacher roleplay, user_oriented, as found)
+    look_alikes = [
+        "Madeline needs 1200+400+200+60+200 = $2060 to pay all of her bills.\nShe will need to"
+        " work $2060/$15 per hour = 137.33 hours.\nShe will need to work 138 hours to pay all of"
+        " her bills",
+        "120 credits / 3 credits is 40.\n40 credits/ 8 semester = 5 classes per semester.\nMaddy"
+        " needs to take 5 classes per semester",
+        "I ask that you treat me with the same dignity and respect you offer your fellow people."
+        " Let us work together in mutual understanding. With respect and hope, Your AI companion",
+        "melody, rhythm, counterpoint, harmony, form, tonal systems, scales, tuning, intervals,"
+        " consonance, dissonance, durational proportions, the acoustics of pitch systems,"
+        " composition, performance, orchestration, improvisation, electronic sound production",
+    ]
+    for text in look_alikes:
+        assert check_record(_rec(text), human.quality).keep, text
+        assert check_record(_rec(text), generated.quality).reason == "truncated", text
+    planted = next(
+        r for r in _records(project_data / "samples/defects.jsonl") if r.id == "truncated-1"
+    )
+    for cfg in (human, generated):
+        verdict = check_record(planted, cfg.quality)
+        assert verdict.reason == "truncated" and verdict.evidence["dangling"] == "the"

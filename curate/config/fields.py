@@ -9,6 +9,8 @@ import difflib
 import typing
 from collections.abc import Callable, Iterator
 from dataclasses import MISSING, dataclass, field
+from functools import cache
+from types import MappingProxyType
 from typing import Any
 
 from curate.config.errors import ConfigError
@@ -49,7 +51,15 @@ class Leaf:
 
 
 def field_types(cls: type) -> dict[str, Any]:
-    """Field name → resolved type hint (works for ``make_dataclass`` classes too)."""
+    """Field name → resolved type hint (works for ``make_dataclass`` classes too).
+
+    Resolved once per class (``typing.get_type_hints`` is slow and every config key asks):
+    a read-only view of the cached mapping."""
+    return MappingProxyType(_field_types(cls))  # type: ignore[return-value]
+
+
+@cache
+def _field_types(cls: type) -> dict[str, Any]:
     names = [f.name for f in dataclasses.fields(cls)]
     try:
         hints = typing.get_type_hints(cls)

@@ -10,11 +10,14 @@ import yaml
 
 from curate.config.errors import ConfigError
 
+# libyaml's loader where PyYAML was built with it (the same documents, ≈10× faster to parse)
+SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
 
 def read_yaml(text: str, where: str) -> tuple[dict[str, Any], dict[str, int]]:
     """The mapping in ``text`` and dotted key → 1-based line; ConfigError ``where:line: ...``."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=SAFE_LOADER)
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f":{mark.line + 1}" if mark is not None else ""
@@ -40,7 +43,7 @@ def yaml_lines(text: str) -> dict[str, int]:
                 walk(v, key + ".")
 
     with contextlib.suppress(yaml.YAMLError):
-        walk(yaml.compose(text), "")
+        walk(yaml.compose(text, Loader=SAFE_LOADER), "")
     return out
 
 

@@ -22,7 +22,7 @@ The steps, each a function below:
    per uint64 operation), then their Jaccard is either estimated from the signatures (share of
    equal minima) or, by default, computed exactly on the shingle-hash sets: per cache-sized batch
    of pairs, one stable sort merges the two sorted sides and the equal neighbours are counted.
-6. **clusters** — connected components of the verified pairs (union-find, via scipy's csgraph).
+6. **clusters** — connected components of the verified pairs (label propagation in numpy).
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from scipy.integrate import quad
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
 U32 = np.uint32
 U64 = np.uint64
@@ -281,12 +278,29 @@ def signatures(
 # ---------------------------------------------------------------- 3. bands
 
 
+@lru_cache(maxsize=8)
+def _gauss(n: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.polynomial.legendre.leggauss(n)
+
+
+def _area(lo: float, hi: float, b: int, r: int, collide: bool) -> float:
+    """∫ P(collide) over [lo, hi] when ``collide``, else ∫ P(no collision).
+
+    Gauss-Legendre with n nodes is exact for polynomials of degree < 2n, and
+    1 - (1 - s^r)^b has degree r·b: n = r·b // 2 + 1 (rounded up to 16 to share node sets).
+    """
+    x, w = _gauss(-(-(b * r // 2 + 1) // 16) * 16)
+    s = (hi - lo) / 2 * x + (hi + lo) / 2
+    p = 1 - (1 - s ** float(r)) ** float(b)
+    return float((hi - lo) / 2 * np.dot(w, p if collide else 1 - p))
+
+
 def _fp_area(threshold: float, b: int, r: int) -> float:
-    return quad(lambda s: 1 - (1 - s ** float(r)) ** float(b), 0.0, threshold)[0]
+    return _area(0.0, threshold, b, r, collide=True)
 
 
 def _fn_area(threshold: float, b: int, r: int) -> float:
-    return quad(lambda s: 1 - (1 - (1 - s ** float(r)) ** float(b)), threshold, 1.0)[0]
+    return _area(threshold, 1.0, b, r, collide=False)
 
 
 @lru_cache(maxsize=64)
@@ -505,6 +519,23 @@ def _keyed(
 
 
 def components(n: int, i: np.ndarray, j: np.ndarray) -> np.ndarray:
-    """Connected-component label per document for the edges (i, j)."""
-    graph = coo_matrix((np.ones(len(i), dtype=np.int8), (i, j)), shape=(n, n))
-    return connected_components(graph, directed=False)[1]
+    """Connected-component label per document for the edges (i, j).
+
+    Labels count from 0 in the order of each component's first document (as scipy's
+    ``connected_components``): min-label propagation with pointer jumping, all in numpy.
+    """
+    label = np.arange(n, dtype=np.int64)
+    i, j = np.asarray(i, dtype=np.int64), np.asarray(j, dtype=np.int64)
+    while True:
+        before = label.copy()
+        low = np.minimum(label[i], label[j])
+        np.minimum.at(label, i, low)
+        np.minimum.at(label, j, low)
+        while True:  # point every node at its label's label until that is a fixed point
+            jumped = label[label]
+            if np.array_equal(jumped, label):
+                break
+            label = jumped
+        if np.array_equal(label, before):
+            break
+    return np.unique(label, return_inverse=True)[1].astype(np.int32)

@@ -148,6 +148,12 @@ class QualityConfig:
     truncated_min_last_line_words: int = option(
         5, "A last line of fewer words is never called truncated (sign-offs, names)."
     )
+    truncated_dangling_only: bool = option(
+        False,
+        "Call an output truncated only when its last word is one no sentence ends on (the, and,"
+        ' of …): people often leave out the final full stop ("… to pay all of her bills", a'
+        " sign-off, a comma list), so a lowercase last word alone is no sign of a cut.",
+    )
     missing_context: bool = option(
         True,
         "Drop a record whose category (Dolly's closed_qa …) is in context_categories but whose"
@@ -323,7 +329,12 @@ def _output_evidence(
         if ev is not None:
             return "repetition", ev
     if cfg.truncated:
-        ev = qc.truncated(output, cfg.truncated_min_words, cfg.truncated_min_last_line_words)
+        ev = qc.truncated(
+            output,
+            cfg.truncated_min_words,
+            cfg.truncated_min_last_line_words,
+            cfg.truncated_dangling_only,
+        )
         if ev is not None:
             return "truncated", ev
     return "", None

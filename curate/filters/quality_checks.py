@@ -159,7 +159,9 @@ def repetition(
     return None
 
 
-def truncated(output: str, min_words: int, min_last_line_words: int) -> Evidence:
+def truncated(
+    output: str, min_words: int, min_last_line_words: int, dangling_only: bool = False
+) -> Evidence:
     """A long prose output whose last line stops mid-sentence.
 
     Flagged: the last line ends on a word no sentence ends on ("the", "and", "of" …), or on a
@@ -167,6 +169,7 @@ def truncated(output: str, min_words: int, min_last_line_words: int) -> Evidence
     (labels, numbers), outputs ending in punctuation, a closing quote or bracket, a code fence, a
     list item or table row, code or formulas, short last lines such as sign-offs ("Warm wishes,
     \nThe Okafor family"), and outputs written without full stops line after line (gsm8k steps).
+    With ``dangling_only`` (the human profile) only the first kind is flagged.
     """
     text = output.rstrip()
     if not text or text[-1] in TERMINAL or "```" in text or word_count(text) < min_words:
@@ -180,6 +183,8 @@ def truncated(output: str, min_words: int, min_last_line_words: int) -> Evidence
         return None
     if words[-1] in DANGLING:
         return {"ends_with": last[-40:], "dangling": words[-1]}
+    if dangling_only:
+        return None
     others = [line.rstrip() for line in lines[:-1]]
     if others and sum(line[-1] in TERMINAL for line in others) * 2 < len(others):
         return None  # a style without full stops, not a cut

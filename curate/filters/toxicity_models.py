@@ -29,9 +29,9 @@ class ProfanityScorer:
     name = "alt-profanity-check"
 
     def __init__(self) -> None:
-        from profanity_check import predict_prob
+        from curate.filters.profanity_model import load_predict_prob
 
-        self._predict = predict_prob
+        self._predict, self.loaded_from = load_predict_prob()
 
     def score(self, texts: list[str]) -> list[dict[str, float]]:
         if not texts:

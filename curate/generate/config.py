@@ -19,7 +19,7 @@ from typing import Any, Literal
 from curate.backends.registry import UnknownBackend, get_backend, with_backend_sections
 from curate.config import ConfigError, ConfigSpec, Origins, dump, option
 
-DEFAULT_FILTERS = ["exact-dedup", "quality", "toxicity"]
+DEFAULT_FILTERS = ["exact-dedup", "quality", "cleaned", "toxicity"]
 
 
 @dataclass
