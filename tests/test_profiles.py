@@ -121,7 +121,10 @@ def test_summary_line_stats_and_report_say_the_profile(tmp_path: Path) -> None:
     stats = json.loads((out / "stats.json").read_text())
     assert stats["profile"] == "human"
     assert "audit profile: human" in (out / "report.md").read_text()
-    assert yaml.safe_load((out / "config.yaml").read_text())["profile"] == "human"
+    # a detected profile stays null in config.yaml (a rerun detects it again), with a comment
+    config = (out / "config.yaml").read_text()
+    assert yaml.safe_load(config)["profile"] is None
+    assert "profile: null  # detected: human (input not `curate generate` output)" in config
     kept = [json.loads(x) for x in (out / "kept.jsonl").read_text().splitlines()]
     rejected = [json.loads(x) for x in (out / "rejected.jsonl").read_text().splitlines()]
     # human: the list dash and the digit start are kept, "N/A" repaired, the drawing rejected

@@ -10,6 +10,7 @@ when the run ends.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -178,7 +179,14 @@ def _finish(
     tox = meters.get("toxicity")
     figures["toxicity_model"] = tox.summary.get("model") if tox else "skipped"
     with AtomicFile(out / "config.yaml") as f:
-        f.write(dump_config(cfg))
+        # A detected profile stays `null` (its keys are written resolved): a rerun from this file
+        # detects it again from the same inputs and says the same reason in its report.
+        detected = not str(getattr(cfg, "profile_from", "set by")).startswith("set by")
+        text = dump_config(dataclasses.replace(cfg, profile=None) if detected else cfg)
+        if detected:
+            note = f"profile: null  # detected: {cfg.profile} ({cfg.profile_from})"
+            text = text.replace("\nprofile: null\n", f"\n{note}\n", 1)
+        f.write(text)
     with AtomicFile(out / "stats.json") as f:
         f.write(dumps(figures, ensure_ascii=False, indent=2) + "\n")
     write_report(out, figures)
