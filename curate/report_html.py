@@ -1,6 +1,7 @@
 """report.html for a `curate filter` run: one self-contained page (no network, plots embedded).
 
-The summary, the reasons table, the stages, per-language counts and the plots are written here
+The summary, the reasons table, the stages, per-language counts, the plots and the score
+histograms of the model-scored stages (judge, ifd, with their threshold) are written here
 as HTML; the rejected records (per reason, searchable, paged) and the duplicate clusters (the kept
 record beside the dropped ones, with their Jaccard) are embedded as one JSON block that a short
 inline script pages through. Record data is hostile: everything from the data is stripped of
@@ -46,10 +47,12 @@ def write_report_html(out_dir: Path, stats: dict[str, Any]) -> Path:
                 _languages(stats, out_dir),
                 _stages(stats),
                 _distributions(stats, out_dir),
+                _model_scores(stats, out_dir),
                 _timing(stats),
             ]
         ),
         "DATA": _json(_data(stats, records)),
+        "NAVSCORES": '<a href="#scores">Model scores</a>' if _scored(stats) else "",
     }
     page = re.sub(r"@@([A-Z]+)@@", lambda m: parts[m.group(1)], _template())
     path = out_dir / "report.html"
@@ -80,7 +83,11 @@ def _pct(n: int, total: int) -> str:
 
 def _img(out: Path, key: str) -> str:
     name, alt = PLOTS[key]
-    path = out / name
+    return _png(out / name, alt)
+
+
+def _png(path: Path, alt: str) -> str:
+    """The PNG at ``path`` embedded as a data: URI ("" when it was not drawn)."""
     if not path.is_file():
         return ""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
@@ -193,6 +200,57 @@ def _distributions(stats: dict[str, Any], out: Path) -> str:
         f'<section id="distributions"><h2>Lengths &amp; toxicity</h2>{facts}'
         f'<div class="plots">{imgs}</div></section>'
     )
+
+
+def _scored(stats: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """The stages that scored records with a model (judge, ifd): (name, their summary)."""
+    return [
+        (name, m["summary"])
+        for name, m in stats.get("stages", {}).items()
+        if (m.get("summary") or {}).get("score_histogram")
+    ]
+
+
+def scores_png(stage: str) -> str:
+    """The file report.md draws a stage's score histogram into (curate/report.py)."""
+    return f"scores-{re.sub(r'[^a-z0-9-]', '', stage)}.png"
+
+
+_SCORE_FACTS = {  # summary key → how the page names it
+    "mode": "mode",
+    "backend": "backend",
+    "prompt": "prompt",
+    "backend_calls": "backend calls",
+    "cache_hits": "cache hits",
+    "unparseable": "unparseable (rejected)",
+    "above_one": "IFD above 1 (the prompt does not help)",
+}
+
+
+def _model_scores(stats: dict[str, Any], out: Path) -> str:
+    """Each model-scored stage's histogram (kept and rejected stacked, the threshold a line), as
+    report.md's "Scores" sections."""
+    scored = _scored(stats)
+    if not scored:
+        return ""
+    parts = []
+    for name, summary in scored:
+        hist = summary["score_histogram"]
+        kept, rejected = sum(hist["kept"]), sum(hist["rejected"])
+        facts = [
+            f"model: <code>{_h(summary.get('model', ''))}</code>",
+            f"score: {_h(hist['label'])}; threshold: <b>{_h(hist['threshold'])}</b>",
+            f"scored: {kept:,} kept, {rejected:,} rejected",
+        ]
+        facts += [
+            f"{label}: {_h(summary[key])}" for key, label in _SCORE_FACTS.items() if key in summary
+        ]
+        items = "".join(f"<li>{f}</li>" for f in facts)
+        img = _png(out / scores_png(name), f"{name} scores: {hist['label']}")
+        parts.append(
+            f'<h3>{_h(name)}</h3><div class="pair"><ul class="facts">{items}</ul>{img}</div>'
+        )
+    return f'<section id="scores"><h2>Model scores</h2>{"".join(parts)}</section>'
 
 
 def _timing(stats: dict[str, Any]) -> str:

@@ -84,3 +84,22 @@ def test_ray_engine_writes_what_the_local_engine_writes(
     assert stats_b["stages"] == stats_a["stages"]
     assert (b / "report.md").is_file() and (b / "config.yaml").is_file()
     assert "engine: ray" in (b / "config.yaml").read_text()
+
+
+def test_the_input_is_read_in_blocks_that_follow_the_cpus(ray_cluster: str) -> None:
+    """ray_read: chunks put while parsing come back as k contiguous slices (override_num_blocks),
+    in input order, whatever k."""
+    from curate.engines.batches import RECORD, item_table
+    from curate.engines.ray_read import READ_BLOCKS_PER_CPU, ParsedItems, read_blocks
+
+    assert 2 <= READ_BLOCKS_PER_CPU <= 4 and read_blocks(2.0) == 2 * READ_BLOCKS_PER_CPU
+    rows = [2000, 2000, 777]
+    refs, seq = [], 0
+    for n in rows:
+        refs.append(ray.put(item_table(list(range(seq, seq + n)), [RECORD] * n, [b"x"] * n)))
+        seq += n
+    for k in (1, 5, read_blocks(ray.cluster_resources()["CPU"])):
+        ds = ray.data.read_datasource(ParsedItems(refs, rows), override_num_blocks=k).materialize()
+        assert ds.num_blocks() == k
+        seqs = [s for b in ds.iter_batches(batch_format="pyarrow") for s in b["seq"].to_pylist()]
+        assert seqs == list(range(sum(rows)))

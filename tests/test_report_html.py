@@ -4,6 +4,7 @@ and, where Chromium is installed, what a browser builds from it after its script
 
 from __future__ import annotations
 
+import base64
 import importlib.util
 import json
 from html.parser import HTMLParser
@@ -11,10 +12,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_judge import RECORDS, judges  # noqa: F401 (judges: test_judge's scripted-judge fixture)
 
 from curate.filters.command import resolve_config
+from curate.filters.config import FilterConfig, apply_selection, check_config
 from curate.filters.pipeline import run_filter
-from curate.report_html import write_report_html
+from curate.report_html import scores_png, write_report_html
 from curate.report_html_data import MAX_RECORDS, shares
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -153,6 +156,35 @@ def test_language_counts_are_listed(hostile_run: Path) -> None:
     assert '<section id="languages">' in text
     for code, n in stats["languages"].items():
         assert f'<td><code>{code}</code></td><td class="n">{n:,}</td>' in text
+
+
+@pytest.mark.usefixtures("judges")
+def test_judge_scores_histogram_and_threshold_are_shown(tmp_path: Path) -> None:
+    """A judge run (test_judge's scripted backend): report.html shows the judge's histogram —
+    the PNG report.md links, embedded — with its threshold and model, escaped."""
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in RECORDS))
+    cfg = FilterConfig()
+    apply_selection(cfg, ["judge"], None)
+    cfg.judge.backend, cfg.judge.model = "scripted-judge", "judge-m <b>x</b>"
+    cfg.judge.cache_dir = str(tmp_path / "cache")
+    check_config(cfg, "test")
+    out = tmp_path / "out"
+    run_filter([str(data)], out, cfg)
+    text = (out / "report.html").read_text(encoding="utf-8")
+    assert '<a href="#scores">Model scores</a>' in text
+    section = text.split('<section id="scores">', 1)[1].split("</section>", 1)[0]
+    assert "<h3>judge</h3>" in section and "threshold: <b>4.5</b>" in section
+    assert "<code>judge-m &lt;b&gt;x&lt;/b&gt;</code>" in section and "<b>x</b>" not in text
+    assert "scored: 2 kept, 1 rejected" in section and "backend calls: 1" in section
+    png = (out / scores_png("judge")).read_bytes()
+    assert f"data:image/png;base64,{base64.b64encode(png).decode('ascii')}" in section
+    assert "## Scores: judge" in (out / "report.md").read_text()  # the same plot as report.md's
+
+
+def test_no_scores_section_without_a_model_scored_stage(hostile_run: Path) -> None:
+    text = (hostile_run / "report.html").read_text(encoding="utf-8")
+    assert 'id="scores"' not in text and "#scores" not in text and "@@" not in text
 
 
 def test_a_large_audit_page_stays_bounded(tmp_path: Path) -> None:

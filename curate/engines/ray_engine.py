@@ -1,7 +1,8 @@
 """`curate filter --engine ray`: the same stages on Ray Data, for a corpus that outgrows one machine.
 
 One dataset carries the run (batches.py: seq, kind, row, dead). The input is parsed by the local
-readers (curate.io: the same ids, sources and parse rejects) and handed to Ray in blocks; runs of
+readers (curate.io: the same ids, sources and parse rejects) and handed to Ray in 2-4 blocks per
+cluster CPU (ray_read.py); runs of
 per-record stages become one ``map_batches`` each (``parallel.run_rows``, the local workers'
 function); exact and near dedup run as partitioned Ray steps with the decisions on the driver
 (ray_dedup.py). Then the driver streams the rows back in input order and writes kept.jsonl,
@@ -47,7 +48,6 @@ from curate.jsonout import dumps
 from curate.records import Record
 
 OBJECT_STORE_MB = int(os.environ.get("CURATE_RAY_OBJECT_STORE_MB", "512"))
-BLOCK_ROWS = 2000  # records per block handed to Ray while reading
 WHOLE_INPUT = {"exact-dedup", "near-dedup"}  # run as partitioned Ray steps (ray_dedup.py)
 
 
@@ -102,10 +102,11 @@ def run_filter_ray(
     out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     with ray_session(cfg.ray_address) as ray:
-        parts = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
+        cpus = ray.cluster_resources().get("CPU", 1)
+        parts = max(2, 2 * int(cpus))
         stats = RunStats(cfg.examples_per_reason)
         t_read = time.perf_counter()
-        ds = _read(ray, inputs, cfg)
+        ds = _read(ray, inputs, cfg, cpus)
         stats.seconds["setup"] = t_read - started
         stats.seconds["read_and_parse"] = time.perf_counter() - t_read
         ds, meters, counts_cols = _stages(ray, ds, cfg, parts)
@@ -115,9 +116,13 @@ def run_filter_ray(
     return _finish(out, cfg, stats, meters, time.perf_counter() - started)
 
 
-def _read(ray: Any, inputs: list[str], cfg: FilterConfig) -> Any:
-    """Every input item (a record, or a line that did not parse) in blocks, in input order."""
-    refs, seqs, kinds, blobs = [], [], [], []
+def _read(ray: Any, inputs: list[str], cfg: FilterConfig, cpus: float) -> Any:
+    """Every input item (a record, or a line that did not parse), in input order, parsed here
+    and put into the object store as it goes; read by Ray in ``read_blocks(cpus)`` blocks
+    (ray_read.py: ``override_num_blocks``, 2-4x the CPUs)."""
+    from curate.engines.ray_read import PUT_ROWS, ParsedItems, read_blocks
+
+    refs, rows, seqs, kinds, blobs = [], [], [], [], []
     seq = 0
     for path in inputs:
         for item in read_records(path, lang=cfg.lang, strict=cfg.strict):
@@ -129,12 +134,17 @@ def _read(ray: Any, inputs: list[str], cfg: FilterConfig) -> Any:
             else:
                 kinds.append(RECORD)
                 blobs.append(pickle.dumps(_row(item), PICKLE))
-            if len(seqs) == BLOCK_ROWS:
+            if len(seqs) == PUT_ROWS:
                 refs.append(ray.put(item_table(seqs, kinds, blobs)))
+                rows.append(len(seqs))
                 seqs, kinds, blobs = [], [], []
-    if seqs or not refs:
+    if seqs:
         refs.append(ray.put(item_table(seqs, kinds, blobs)))
-    return ray.data.from_arrow_refs(refs)
+        rows.append(len(seqs))
+    if not refs:  # nothing to read: an empty table that keeps the columns
+        return ray.data.from_arrow(item_table([], [], []))
+    blocks = read_blocks(cpus)
+    return ray.data.read_datasource(ParsedItems(refs, rows), override_num_blocks=blocks)
 
 
 def _row(rec: Record) -> tuple:
