@@ -147,7 +147,7 @@ def test_union_find_arrays_match_connected_components() -> None:
 def test_memory_limit_values_and_temp_files_closed(shared_data: Path) -> None:
     assert NearDedupConfig(memory_limit="2GB").memory_bytes() == 2 << 30
     assert NearDedupConfig(memory_limit="none").memory_bytes() is None
-    assert 0 < NearDedupConfig().memory_bytes() <= 1 << 30  # auto
+    assert 0 < NearDedupConfig().memory_bytes() <= 512 << 20  # auto
     with pytest.raises(ValueError, match="memory_limit"):
         NearDedupConfig(memory_limit="lots").validate()
     records = _mixed(shared_data, n=800)

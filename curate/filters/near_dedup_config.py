@@ -76,7 +76,7 @@ class NearDedupConfig:
         "auto",
         "RAM for near-dedup's arrays (shingles, signatures, LSH bands): past it they spill to"
         " temp files, read back one band at a time (same verdicts, bounded memory). A size"
-        " (512MB, 2GB), auto (1/8 of the machine's RAM, at most 1GB), none (never spill) or 0"
+        " (512MB, 2GB), auto (1/8 of the machine's RAM, at most 512MB), none (never spill) or 0"
         " (always spill).",
         flag="--memory-limit",
     )
@@ -117,7 +117,7 @@ class NearDedupConfig:
 
 _UNITS = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
 _SIZE_HELP = "memory_limit must be a size (512MB, 2GB, 0), auto or none"
-AUTO_CAP = 1 << 30
+AUTO_CAP = 512 << 20
 
 
 def _parse_size(text: object) -> int | None:
