@@ -1,11 +1,14 @@
 """Near dedup: MinHash + LSH candidates, verified, clustered; one survivor per cluster.
 
-Two passes with bounded memory: pass 1 streams the input in chunks, computing shingle sets and
-signatures (in ``workers`` processes when asked) into temp-file arrays and holding the records in
-a ``RecordSpill``; then candidates, verification and clusters run on the arrays (minhash.py,
-dedup_clusters.py); pass 2 yields every record in input order with its verdict. The LSH candidate
-threshold (``lsh_threshold``, default 0.5) sits below the decision ``threshold`` (0.7) so that pairs
-just above the threshold are not missed; every candidate is verified before anything is dropped.
+Two passes with bounded memory: pass 1 streams the input in chunks, computing shingle sets,
+screening signatures and LSH band keys (in ``workers`` processes when asked) into arrays that
+spill to temp files past ``memory_limit`` (dedup_arrays.py), holding the records in a
+``RecordSpill``; then, one band at a time, the buckets are linked into clusters by a union-find over
+int arrays, checking only the pairs that can still join two clusters (dedup_candidates.py), each
+dropped record's evidence is found (dedup_evidence.py), and pass 2 yields every record in input
+order with its verdict. The LSH candidate threshold (``lsh_threshold``, default 0.5) sits below
+the decision ``threshold`` (0.7) so that pairs just above the threshold are not missed; every
+pair is verified before it joins two clusters.
 """
 
 from __future__ import annotations
