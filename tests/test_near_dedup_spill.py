@@ -155,3 +155,11 @@ def test_memory_limit_values_and_temp_files_closed(shared_data: Path) -> None:
     stage = NearDedupStage(NearDedupConfig(memory_limit="0"))
     assert sum(not v.keep for _, v in stage(records)) > 100
     assert len(os.listdir("/proc/self/fd")) == fds  # every spill file closed (and so deleted)
+
+    def broken():  # the input fails half way (a bad disk, a killed reader)
+        yield from records[:400]
+        raise OSError("input went away")
+
+    with pytest.raises(OSError, match="went away"):
+        list(NearDedupStage(NearDedupConfig(memory_limit="0", chunk_size=100))(broken()))
+    assert len(os.listdir("/proc/self/fd")) == fds
