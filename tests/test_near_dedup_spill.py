@@ -16,6 +16,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
+from curate.filters import dedup_evidence
 from curate.filters import minhash as mh
 from curate.filters.dedup_clusters import decide
 from curate.filters.dedup_sketch import sketch_records
@@ -76,12 +77,16 @@ def _mixed(shared_data: Path, n: int = 2500, seed: int = 3) -> list[Record]:
     "options",
     [{}, {"keep": "longest"}, {"max_bucket": 6}, {"threshold": 0.85, "lsh_threshold": 0.6}],
 )
-def test_same_verdicts_as_all_pairs_in_memory_and_spilled(shared_data: Path, options) -> None:
+def test_same_verdicts_as_all_pairs_in_memory_and_spilled(
+    shared_data: Path, options, monkeypatch: pytest.MonkeyPatch
+) -> None:
     records = _mixed(shared_data, n=1800)
     want = _all_pairs_verdicts(NearDedupConfig(**options), records)
     assert sum(not keep for _, keep, _ in want) > 300
     assert any("survivor" in ev for _, _, ev in want)  # some are named through a neighbour
     for limit, spilled in (("none", False), ("0", True)):
+        if spilled:  # and the evidence scan in many small blocks
+            monkeypatch.setattr(dedup_evidence, "REST_BLOCK", 5)
         stage = NearDedupStage(NearDedupConfig(memory_limit=limit, chunk_size=300, **options))
         assert _verdicts(stage, records) == want
         assert stage.summary()["spilled_to_disk"] is spilled

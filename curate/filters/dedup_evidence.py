@@ -49,10 +49,14 @@ def name_duplicates(
     dup_of[x[q[ok]]] = s[q[ok]]
     jaccard[x[q[ok]]] = jac[ok]
     rest = x[dup_of[x] < 0]
-    if len(rest):
-        src, dst, sim = _best_neighbours(rest, arrays, valid, linker, max_bucket, n)
+    for lo in range(0, len(rest), REST_BLOCK):  # in blocks: their candidate lists stay small
+        block = rest[lo : lo + REST_BLOCK]
+        src, dst, sim = _best_neighbours(block, arrays, valid, linker, max_bucket, n)
         dup_of[src], jaccard[src] = dst, sim
     return dup_of, jaccard, len(rest)
+
+
+REST_BLOCK = 16384  # records whose candidates are scanned together
 
 
 def _jaccards(linker: Linker, i: np.ndarray, j: np.ndarray) -> np.ndarray:
