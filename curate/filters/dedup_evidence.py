@@ -56,7 +56,7 @@ def name_duplicates(
     return dup_of, jaccard, len(rest)
 
 
-REST_BLOCK = 16384  # records whose candidates are scanned together
+REST_BLOCK = 4096  # records whose candidates are scanned together
 
 
 def _jaccards(linker: Linker, i: np.ndarray, j: np.ndarray) -> np.ndarray:
