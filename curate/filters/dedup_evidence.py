@@ -62,10 +62,13 @@ REST_BLOCK = 4096  # records whose candidates are scanned together
 def _jaccards(linker: Linker, i: np.ndarray, j: np.ndarray) -> np.ndarray:
     """Jaccard of each pair (i < j) by the verifier's rule, from the checks already made where
     there is one; -1 for a pair the screen drops."""
-    found, jac = linker.checked.lookup(linker.checked.code(i, j))
+    codes = linker.checked.code(i, j)
+    found, jac = linker.checked.lookup(codes)
     todo = np.flatnonzero(~found)
     pos, fresh = linker.verifier.check(i[todo], j[todo])
     jac[todo[pos]] = fresh
+    if linker.verifier.exact:  # the next block may ask again
+        linker.checked.add(codes[todo[pos]], fresh)
     return jac
 
 
