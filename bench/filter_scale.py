@@ -106,7 +106,8 @@ def peak_rss_mb() -> tuple[float, float]:
     return own, child
 
 
-def main() -> None:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Every option of this benchmark, in one place."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1_000_000)
     parser.add_argument("--workers", type=int, default=2)
@@ -122,7 +123,17 @@ def main() -> None:
         default="local",
         help="ray: the local engine and --engine ray side by side (bench/filter_ray.py)",
     )
-    args = parser.parse_args()
+    parser.add_argument(
+        "--memory-limit",
+        default=None,
+        help="near_dedup.memory_limit for the run (auto, none, 0, 2GB …; default: the config's)",
+    )
+    parser.add_argument("--json", type=Path, help="append this run's figures to this JSONL file")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    args = parse_args()
 
     with tempfile.TemporaryDirectory(prefix="filter-scale-") as tmp:
         data = args.data or Path(tmp) / "synthetic.jsonl"
@@ -142,6 +153,8 @@ def main() -> None:
             return compare(data, args.keep_dir or Path(tmp) / "out", args.workers)
         cfg = FilterConfig(workers=args.workers, lang="en")
         cfg.toxicity.enabled = False
+        if args.memory_limit is not None:
+            cfg.near_dedup.memory_limit = args.memory_limit
         cfg.decontam.eval_sets = [str(EVAL_SET)]
         out = args.keep_dir or Path(tmp) / "out"
         load0, cpu0 = os.getloadavg()[0], cpu_seconds()
@@ -152,6 +165,41 @@ def main() -> None:
         own, child = peak_rss_mb()
         load = f"{load0:.1f} → {os.getloadavg()[0]:.1f} (1-min, {os.cpu_count()} cores)"
         print_table(result.stats, args, (wall, cpu), own, child, size_mb, load)
+        if args.json:
+            save_json(args.json, result.stats, args, (wall, cpu), own, child, load)
+
+
+def save_json(
+    path: Path,
+    stats: dict,
+    args: argparse.Namespace,
+    times: tuple[float, float],
+    own: float,
+    child: float,
+    load: str,
+) -> None:
+    """One line per run: what the before/after tables are made of."""
+    nd = stats["stages"].get("near-dedup", {}).get("summary", {})
+    row = {
+        "records": stats["input"],
+        "workers": args.workers,
+        "memory_limit": args.memory_limit,
+        "wall_s": round(times[0], 1),
+        "cpu_s": round(times[1], 1),
+        "peak_rss_main_mb": round(own),
+        "peak_rss_worker_mb": round(child),
+        "load": load,
+        "kept": stats["kept"],
+        "rejected": stats["rejected"],
+        "near_dedup_s": stats["stages"].get("near-dedup", {}).get("seconds"),
+        **{
+            k: nd[k]
+            for k in ("candidate_pairs", "verified_pairs_checked", "spilled_to_disk")
+            if k in nd
+        },
+    }
+    with path.open("a", encoding="utf-8") as f:
+        f.write(json.dumps(row) + "\n")
 
 
 def _reusable(path: Path, records: int) -> bool:
@@ -191,6 +239,7 @@ def print_table(
         ("peak RSS main", f"{own:,.0f} MB"),
         ("peak RSS largest worker", f"{child:,.0f} MB"),
         ("peak RSS main + workers (bound)", f"{total:,.0f} MB   (goal ≤ 4,096 MB)"),
+        ("near-dedup memory_limit", str(args.memory_limit or "config default (auto)")),
         ("kept", f"{stats['kept']:,}"),
         ("rejected", f"{stats['rejected']:,}"),
     ]

@@ -34,14 +34,7 @@ def decide(
 ) -> Decisions:
     i, j, jac = pairs
     labels = components(n_nodes, i, j)
-    node = np.arange(n_nodes)
-    neg_len = -lengths if lengths is not None else np.zeros(n_nodes, dtype=np.int64)
-    # per cluster: reference items first, then the longest (keep=longest), then the first seen
-    order = np.lexsort((node, neg_len, node >= n_ref, labels))
-    first = _first_per(labels[order])
-    winner = np.empty(int(labels.max()) + 1 if n_nodes else 0, dtype=np.int64)
-    winner[labels[order][first]] = order[first]
-    survivor = winner[labels]
+    survivor = survivors(labels, n_ref, lengths)
 
     dup_of = np.full(n_nodes, -1, dtype=np.int64)
     jaccard = np.zeros(n_nodes, dtype=np.float32)
@@ -54,11 +47,27 @@ def decide(
     dup_of[src[best]] = dst[best]
     jaccard[src[best]] = sim[best]
 
-    sizes = np.bincount(labels)
+    return Decisions(survivor, dup_of, jaccard, cluster_sizes(labels))
+
+
+def survivors(labels: np.ndarray, n_ref: int, lengths: np.ndarray | None = None) -> np.ndarray:
+    """Per node, the node that survives its cluster (``labels``: any cluster id per node)."""
+    n_nodes = len(labels)
+    node = np.arange(n_nodes)
+    neg_len = -lengths if lengths is not None else np.zeros(n_nodes, dtype=np.int64)
+    # per cluster: reference items first, then the longest (keep=longest), then the first seen
+    order = np.lexsort((node, neg_len, node >= n_ref, labels))
+    first = _first_per(labels[order])
+    winner = np.empty(int(labels.max()) + 1 if n_nodes else 0, dtype=np.int64)
+    winner[labels[order][first]] = order[first]
+    return winner[labels]
+
+
+def cluster_sizes(labels: np.ndarray) -> dict[int, int]:
+    """Cluster size → number of clusters of that size (size >= 2)."""
+    sizes = np.bincount(labels) if len(labels) else np.zeros(0, dtype=np.int64)
     values, counts = np.unique(sizes[sizes > 1], return_counts=True)
-    return Decisions(
-        survivor, dup_of, jaccard, dict(zip(values.tolist(), counts.tolist(), strict=True))
-    )
+    return dict(zip(values.tolist(), counts.tolist(), strict=True))
 
 
 def _first_per(keys: np.ndarray) -> np.ndarray:

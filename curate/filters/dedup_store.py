@@ -66,29 +66,98 @@ class RecordSpill:
         self._mem = []
 
 
-class ArrayLog:
-    """Append arrays of one dtype (and trailing shape) to a temp file; read them back as one."""
+class SpillBudget:
+    """Bytes the arrays of one run may hold in RAM; past it every log of the run moves to disk.
 
-    def __init__(self, dtype: Any, row_shape: tuple[int, ...] = ()) -> None:
+    ``limit`` None: never spill (the in-memory path); 0: spill from the first row.
+    """
+
+    def __init__(self, limit: int | None) -> None:
+        self.limit = limit
+        self.logs: list[ArrayLog] = []
+        self.in_memory = 0
+        self.spilled = False
+
+    def log(self, dtype: Any, row_shape: tuple[int, ...] = ()) -> ArrayLog:
+        log = ArrayLog(dtype, row_shape, budget=self)
+        self.logs.append(log)
+        return log
+
+    def grew(self, nbytes: int) -> None:
+        self.in_memory += nbytes
+        if not self.spilled and self.limit is not None and self.in_memory > self.limit:
+            self.spilled = True
+            for log in self.logs:
+                log.to_disk()
+            self.in_memory = 0
+
+    def close(self) -> None:
+        for log in self.logs:
+            log.close()
+
+
+class ArrayLog:
+    """Append arrays of one dtype (and trailing shape); read them back as one array.
+
+    Rows stay in RAM until the log's ``SpillBudget`` is exceeded (or from the start without a
+    budget), then live in a private temp file that ``array()`` maps back: the OS pages in what a
+    reader touches, and a fresh ``array()`` per pass lets the pages of the last one go.
+    """
+
+    def __init__(
+        self, dtype: Any, row_shape: tuple[int, ...] = (), budget: SpillBudget | None = None
+    ) -> None:
         self.dtype = np.dtype(dtype)
         self.row_shape = row_shape
-        self._file = tempfile.TemporaryFile(prefix="curate-dedup-", suffix=".bin")  # noqa: SIM115 (closed by close())
+        self.budget = budget
+        self._parts: list[np.ndarray] = []
+        self._joined: np.ndarray | None = None
+        self._file: IO[bytes] | None = None
         self.rows = 0
+        if budget is None:
+            self.to_disk()
+
+    @property
+    def on_disk(self) -> bool:
+        return self._file is not None
 
     def append(self, array: np.ndarray) -> None:
         array = np.ascontiguousarray(array, dtype=self.dtype)
-        self._file.write(array.tobytes())
         self.rows += len(array)
+        if self._file is not None:
+            self._file.write(array.tobytes())
+            return
+        self._parts.append(array)
+        if self.budget is not None:
+            self.budget.grew(array.nbytes)
+
+    def to_disk(self) -> None:
+        """Move the rows held in RAM to a temp file; later rows are written there."""
+        if self._file is None:
+            self._file = tempfile.TemporaryFile(prefix="curate-dedup-", suffix=".bin")  # noqa: SIM115 (closed by close())
+        parts = [self._joined] if self._joined is not None else self._parts
+        for part in parts:
+            self._file.write(part.tobytes())
+        self._parts, self._joined = [], None
 
     def array(self) -> np.ndarray:
-        """All rows as one array (memory-mapped: the OS pages it in as needed)."""
-        self._file.flush()
+        """All rows as one array (in RAM, or memory-mapped from the temp file)."""
         if self.rows == 0:
             return np.zeros((0, *self.row_shape), dtype=self.dtype)
+        if self._file is None:
+            if self._joined is None:
+                self._joined = (
+                    np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0]
+                )
+                self._parts = []
+            return self._joined
+        self._file.flush()
         mapped = np.memmap(
             self._file, dtype=self.dtype, mode="r", shape=(self.rows, *self.row_shape)
         )
         return np.asarray(mapped)  # a plain ndarray view: memmap's own __getitem__ is slow
 
     def close(self) -> None:
-        self._file.close()
+        self._parts, self._joined = [], None
+        if self._file is not None:
+            self._file.close()

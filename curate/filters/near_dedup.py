@@ -1,11 +1,14 @@
 """Near dedup: MinHash + LSH candidates, verified, clustered; one survivor per cluster.
 
-Two passes with bounded memory: pass 1 streams the input in chunks, computing shingle sets and
-signatures (in ``workers`` processes when asked) into temp-file arrays and holding the records in
-a ``RecordSpill``; then candidates, verification and clusters run on the arrays (minhash.py,
-dedup_clusters.py); pass 2 yields every record in input order with its verdict. The LSH candidate
-threshold (``lsh_threshold``, default 0.5) sits below the decision ``threshold`` (0.7) so that pairs
-just above the threshold are not missed; every candidate is verified before anything is dropped.
+Two passes with bounded memory: pass 1 streams the input in chunks, computing shingle sets,
+screening signatures and LSH band keys (in ``workers`` processes when asked) into arrays that
+spill to temp files past ``memory_limit`` (dedup_arrays.py), holding the records in a
+``RecordSpill``; then, one band at a time, the buckets are linked into clusters by a union-find over
+int arrays, checking only the pairs that can still join two clusters (dedup_candidates.py), each
+dropped record's evidence is found (dedup_evidence.py), and pass 2 yields every record in input
+order with its verdict. The LSH candidate threshold (``lsh_threshold``, default 0.5) sits below
+the decision ``threshold`` (0.7) so that pairs just above the threshold are not missed; every
+pair is verified before it joins two clusters.
 """
 
 from __future__ import annotations
@@ -19,15 +22,19 @@ from typing import Any
 
 import numpy as np
 
-from curate.filters import minhash as mh
-from curate.filters.dedup_clusters import Decisions, decide
-from curate.filters.dedup_index import NearDedupIndex
-from curate.filters.dedup_sketch import (
-    Sketch,
-    sketch_records,
-    sketch_texts,
+from curate.filters.dedup_arrays import (
+    ChunkSketch,
+    DedupArrays,
+    Verifier,
+    full_signatures,
+    sketch_chunk,
 )
-from curate.filters.dedup_store import ArrayLog, RecordSpill
+from curate.filters.dedup_candidates import Buckets, Linker, link_band
+from curate.filters.dedup_clusters import Decisions, cluster_sizes, survivors
+from curate.filters.dedup_evidence import name_duplicates
+from curate.filters.dedup_index import NearDedupIndex
+from curate.filters.dedup_store import RecordSpill, SpillBudget
+from curate.filters.dedup_unionfind import UnionFind
 from curate.filters.near_dedup_config import NearDedupConfig
 from curate.filters.stage import Stage, StageContext
 from curate.filters.verdict import KEEP, Verdict, drop
@@ -58,43 +65,44 @@ class NearDedupStage(Stage):
 
     def run(self, records: Iterable[Record]) -> Iterator[tuple[Record, Verdict]]:
         t0 = time.perf_counter()
-        spill = RecordSpill(self.cfg.max_in_memory)
-        sh_log, sig_log = ArrayLog(np.uint32), ArrayLog(np.uint32, (self.cfg.num_perm,))
-        size_log, len_log = ArrayLog(np.int64), ArrayLog(np.int64)
+        cfg = self.cfg
+        spill = RecordSpill(cfg.max_in_memory)
+        bands = cfg.band_params()
+        arrays = DedupArrays(
+            SpillBudget(cfg.memory_bytes()), cfg.num_perm, bands[0], self._full_signatures()
+        )
         state = _Pass1()
         try:
-            for source, chunk, sketch in self._sketches(records):
+            for source, chunk, sketch in self._sketches(records, bands):
                 if source == "reference":
                     state.n_ref += len(chunk)
                 else:
                     spill.extend(chunk)
                 state.ids.extend([rec.id for rec in chunk])
                 state.char_docs += sketch.char_docs
-                sh_log.append(sketch.shingles)
-                sig_log.append(sketch.sig)
-                size_log.append(sketch.sizes)
-                lengths = [len(r.text()) for r in chunk] if self.cfg.keep == "longest" else []
-                len_log.append(np.array(lengths or np.zeros(len(chunk)), dtype=np.int64))
+                lengths = None
+                if cfg.keep == "longest":
+                    lengths = np.array([len(r.text()) for r in chunk], dtype=np.int64)
+                arrays.append(sketch, lengths)
             t1 = time.perf_counter()
-            sizes = size_log.array()
-            offsets = mh.offsets_of(sizes)
-            pairs, figures = self._pairs(sh_log.array(), offsets, sig_log.array())
-            lengths = len_log.array() if self.cfg.keep == "longest" else None
-            decisions = decide(len(state.ids), state.n_ref, pairs, lengths)
-            self.pairs = (pairs[0] - state.n_ref, pairs[1] - state.n_ref, pairs[2])
+            decisions, figures = self._cluster(arrays, len(state.ids), state.n_ref)
             t2 = time.perf_counter()
         finally:
-            for log in (sh_log, sig_log, size_log, len_log):
-                log.close()
+            arrays.close()
         self._summarise(state, spill.count, decisions, figures, (t0, t1, t2))
         yield from self._verdicts(spill, state, decisions)
         self._summary["seconds"]["total"] = round(time.perf_counter() - t0, 3)
 
+    def _full_signatures(self) -> bool:
+        return full_signatures(self.cfg.num_perm, self.cfg.verify)
+
     # ------------------------------------------------------------ pass 1
 
-    def _sketches(self, records: Iterable[Record]) -> Iterator[tuple[str, list[Record], Sketch]]:
+    def _sketches(
+        self, records: Iterable[Record], bands: tuple[int, int]
+    ) -> Iterator[tuple[str, list[Record], ChunkSketch]]:
         """(source, chunk, sketch) for the reference chunks, then the input chunks, in order."""
-        spec, size = self.cfg.spec(), self.cfg.chunk_size
+        spec, size, full = self.cfg.spec(), self.cfg.chunk_size, self._full_signatures()
         sources = [("reference", iter(self.ctx.reference_records())), ("input", iter(records))]
         chunks = (
             (name, chunk)
@@ -103,15 +111,18 @@ class NearDedupStage(Stage):
         )
         if self.workers == 1:
             for name, chunk in chunks:
-                yield name, chunk, sketch_records(chunk, spec)
+                texts = [rec.text() for rec in chunk]
+                yield name, chunk, sketch_chunk(texts, spec.char_flags(chunk), spec, bands, full)
                 self._tick(name, chunk)
             return
         with ProcessPoolExecutor(self.workers) as pool:
-            window: list[tuple[str, list[Record], Future[Sketch]]] = []
+            window: list[tuple[str, list[Record], Future[ChunkSketch]]] = []
             for name, chunk in chunks:
                 texts = [rec.text() for rec in chunk]  # send texts, not whole records
                 flags = spec.char_flags(chunk)
-                window.append((name, chunk, pool.submit(sketch_texts, texts, flags, spec)))
+                window.append(
+                    (name, chunk, pool.submit(sketch_chunk, texts, flags, spec, bands, full))
+                )
                 if len(window) > 2 * self.workers:
                     name0, chunk0, fut = window.pop(0)
                     yield name0, chunk0, fut.result()
@@ -124,33 +135,58 @@ class NearDedupStage(Stage):
         if self.ctx.progress is not None and source == "input":
             self.ctx.progress(len(chunk))
 
-    # ------------------------------------------------------------ candidates → verified pairs
+    # ------------------------------------------------------------ bands → clusters → evidence
 
-    def _pairs(
-        self, shingles: np.ndarray, offsets: np.ndarray, sig: np.ndarray
-    ) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], dict[str, Any]]:
+    def _cluster(
+        self, arrays: DedupArrays, n_nodes: int, n_ref: int
+    ) -> tuple[Decisions, dict[str, Any]]:
         cfg = self.cfg
+        offsets = arrays.offsets()
+        verifier = Verifier(
+            arrays, offsets, cfg.threshold, cfg.prefilter_margin, cfg.verify == "exact"
+        )
+        uf = UnionFind(n_nodes)
+        linker = Linker(uf, verifier)
+        valid = np.flatnonzero(np.diff(offsets) > 0)
+        capped, capped_bands = 0, set()
+        for k in range(len(arrays.keys)):
+            buckets = Buckets.of(arrays.band(k), valid)
+            arrays.bucket_members[k].append(buckets.members)
+            arrays.bucket_sizes[k].append(buckets.sizes())
+            n_capped = link_band(buckets, linker, cfg.max_bucket)
+            capped += n_capped
+            if n_capped:
+                capped_bands.add(k)
+        linked = (verifier.screened, verifier.checked)
+        labels = uf.labels()
+        lengths = arrays.lengths.array() if cfg.keep == "longest" else None
+        survivor = survivors(labels, n_ref, lengths)
+        inputs = np.arange(n_ref, n_nodes)
+        dup_of, jaccard, scanned = name_duplicates(
+            survivor, inputs, arrays, linker, cfg.max_bucket, capped_bands
+        )
+        edges = [np.concatenate(col) for col in zip(*linker.edges, strict=True)] or [
+            np.zeros(0, np.int64),
+            np.zeros(0, np.int64),
+            np.zeros(0, np.float32),
+        ]
+        self.pairs = (edges[0] - n_ref, edges[1] - n_ref, edges[2])
         bands, rows = cfg.band_params()
-        keys = mh.band_keys(sig, bands, rows)
-        i, j, capped = mh.candidate_pairs(keys, np.diff(offsets) > 0, cfg.max_bucket)
-        if cfg.verify == "estimate":
-            keep, jac = mh.prefilter(sig, i, j, cfg.threshold)
-            checked = len(keep)
-        else:
-            keep, _ = mh.prefilter(sig, i, j, cfg.threshold - cfg.prefilter_margin, precise=False)
-            jac = mh.exact_jaccard(shingles, offsets, i[keep], j[keep])
-            checked = len(keep)
-            ok = jac >= cfg.threshold
-            keep, jac = keep[ok], jac[ok]
         figures = {
             "bands": bands,
             "rows": rows,
-            "candidate_pairs": len(i),
-            "verified_pairs_checked": checked,
-            "duplicate_pairs": len(keep),
+            "candidate_pairs": linker.candidates,
+            "candidate_pairs_skipped_joined": linker.skipped_joined,
+            "candidate_pairs_skipped_checked": linker.skipped_checked,
+            "candidate_pairs_screened": linked[0],
+            "verified_pairs_checked": linked[1],
+            "duplicate_pairs": len(edges[0]),
+            "evidence_pairs_checked": verifier.checked - linked[1],
+            "evidence_records_scanned": scanned,
             "capped_buckets": capped,
+            "spilled_to_disk": arrays.spilled,
         }
-        return (i[keep], j[keep], jac), figures
+        return Decisions(survivor, dup_of, jaccard, cluster_sizes(labels)), figures
 
     # ------------------------------------------------------------ pass 2
 

@@ -3,6 +3,7 @@ generate loop keeps (dedup_index.py), so neither imports the other."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from curate.config import option
@@ -71,6 +72,14 @@ class NearDedupConfig:
         100_000,
         "Records held in memory between the two passes; the rest spill to a temp file.",
     )
+    memory_limit: str = option(
+        "auto",
+        "RAM for near-dedup's arrays (shingles, signatures, LSH bands): past it they spill to"
+        " temp files, read back one band at a time (same verdicts, bounded memory). A size"
+        " (512MB, 2GB), auto (1/8 of the machine's RAM, at most 512MB), none (never spill) or 0"
+        " (always spill).",
+        flag="--memory-limit",
+    )
 
     def validate(self) -> None:
         """Raise ValueError naming the option at fault."""
@@ -85,10 +94,15 @@ class NearDedupConfig:
             (self.bands * self.rows <= self.num_perm, "bands × rows must be <= num_perm"),
             ((self.bands > 0) == (self.rows > 0), "set both bands and rows, or neither"),
             (self.chunk_size >= 1 and self.max_in_memory >= 1, "chunk_size, max_in_memory >= 1"),
+            (_parse_size(self.memory_limit) != -1, _SIZE_HELP),
         ]
         for ok, message in checks:
             if not ok:
                 raise ValueError(f"near-dedup: {message}")
+
+    def memory_bytes(self) -> int | None:
+        """``memory_limit`` in bytes; None: never spill."""
+        return _parse_size(self.memory_limit)
 
     def band_params(self) -> tuple[int, int]:
         if self.bands:
@@ -99,3 +113,35 @@ class NearDedupConfig:
         return ShingleSpec(
             self.shingle, self.ngram, self.char_ngram, self.lang, self.num_perm, self.seed
         )
+
+
+_UNITS = {"": 1, "B": 1, "KB": 1 << 10, "MB": 1 << 20, "GB": 1 << 30, "TB": 1 << 40}
+_SIZE_HELP = "memory_limit must be a size (512MB, 2GB, 0), auto or none"
+AUTO_CAP = 512 << 20
+
+
+def _parse_size(text: object) -> int | None:
+    """Bytes of a size like ``2GB``, ``512 MB``, ``0``; None for ``none``; -1 when malformed."""
+    value = str(text).strip().upper().replace(" ", "").removesuffix("IB").removesuffix("I")
+    if value == "NONE":
+        return None
+    if value == "AUTO":
+        return min(AUTO_CAP, _physical_memory() // 8)
+    number = value.rstrip("KMGTB")
+    unit = value[len(number) :]
+    if unit and not unit.endswith("B"):
+        unit += "B"
+    try:
+        amount = float(number)
+    except ValueError:
+        return -1
+    if unit not in _UNITS or amount < 0:
+        return -1
+    return int(amount * _UNITS[unit])
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
