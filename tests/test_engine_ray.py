@@ -74,7 +74,10 @@ def test_ray_engine_writes_what_the_local_engine_writes(
     stats_b = json.loads((b / "stats.json").read_text())
     near_a, near_b = (s["stages"]["near-dedup"]["summary"] for s in (stats_a, stats_b))
     assert near_b["removed"] == near_a["removed"] > 50  # the near-duplicates were there to find
-    for key in ("candidate_pairs", "duplicate_pairs", "cluster_sizes", "removed_by_scope"):
+    # the clusters are the same; the work is counted differently: the local stage counts bucket
+    # pairs band by band and checks only those that can still join two clusters, Ray verifies each
+    # distinct candidate pair once (so candidate/duplicate pair counts differ between engines)
+    for key in ("cluster_sizes", "removed_by_scope"):
         assert near_b[key] == near_a[key], key
     for s in (stats_a, stats_b):
         s["stages"] = {
