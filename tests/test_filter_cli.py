@@ -70,6 +70,7 @@ FLAGS = {  # every dedicated flag `curate filter` has had, and the keys it sets
     "--max-words": ("quality.max_instruction_words",),
     "--profile": ("profile",),
     "--engine": ("engine",),
+    "--memory-limit": ("near_dedup.memory_limit",),
     "--ray-address": ("ray_address",),
 }
 

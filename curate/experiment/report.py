@@ -67,7 +67,9 @@ def plot_curves(plans: list[Plan], out: Path, path: Path) -> None:
 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    from matplotlib import rcParams
+
+    colors = rcParams["axes.prop_cycle"].by_key()["color"]
     for i, p in enumerate(plans):
         for j, run in enumerate(sorted((out / "runs" / p.variant.name).glob("seed-*"))):
             metrics = run / "metrics.jsonl"
