@@ -88,9 +88,11 @@ def filter_command(
         ),
     ] = False,
 ) -> None:
-    """Audit an instruction set: dedup (exact + MinHash), quality, language, decontamination and
-    toxicity. Writes [bold]kept.jsonl[/], [bold]rejected.jsonl[/] (every drop with its reason and
-    evidence), [bold]stats.json[/], [bold]report.md[/] with plots, and the resolved [bold]config.yaml[/].
+    """Audit an instruction set: dedup (exact + MinHash), quality, AlpacaDataCleaned's defects,
+    language, decontamination and toxicity (profile: human-written or generated data). Writes
+    [bold]kept.jsonl[/], [bold]rejected.jsonl[/] (every drop with its reason and evidence),
+    [bold]stats.json[/], [bold]report.md[/] and [bold]report.html[/] with plots, and the resolved
+    [bold]config.yaml[/].
 
     Example: [bold]curate filter data/samples/defects.jsonl --out out/defects --lang en[/]
     """
