@@ -143,6 +143,34 @@ def test_uncommitted_tail_is_set_aside_and_reported(tmp_path: Path) -> None:
     )
 
 
+def test_a_log_shorter_than_committed_is_refused_in_generate_and_translate(
+    tmp_path: Path,
+) -> None:
+    from curate.translate.state import TranslateState
+    from curate.translate.state import start_or_resume as translate_resume
+
+    run(config(rounds=1), tmp_path / "gen")
+    (tmp_path / "gen" / "records.jsonl").write_text("")
+    with pytest.raises(
+        RunDirError,
+        match=r"records\.jsonl: holds 0 bytes but state\.json committed \d+: the file was "
+        r"changed outside curate; restore it or choose a new --out$",
+    ):
+        run(config(rounds=2), tmp_path / "gen")
+    out = tmp_path / "tr"
+    state, _ = translate_resume(out, {"k": 1})
+    assert isinstance(state, TranslateState)
+    (out / "es.jsonl").write_text("{}\n")
+    state.sizes["es.jsonl"], state.done["es"] = 9, 1
+    (out / "state.json").write_text(json.dumps(state.__dict__))
+    with pytest.raises(
+        RunDirError,
+        match=r"es\.jsonl: holds 3 bytes but state\.json committed 9: changed outside curate; "
+        r"restore it or choose a new --out$",
+    ):
+        translate_resume(out, {"k": 1})
+
+
 def test_resume_refuses_other_options(tmp_path: Path) -> None:
     run(config(rounds=1), tmp_path)
     with pytest.raises(

@@ -149,28 +149,40 @@ def check_identity(out: Path, before: dict[str, Any], now: dict[str, Any]) -> No
 def reconcile(out: Path, state: RunState) -> Recovery:
     recovery = Recovery(where=out / "uncommitted")
     for name in LOGS:
-        path = out / name
-        committed = state.sizes.get(name, 0)
-        size = path.stat().st_size if path.exists() else 0
-        if size < committed:
-            raise RunDirError(
-                f"{path}: holds {size} bytes but {STATE} committed {committed}: the file was changed "
-                "outside curate; restore it or choose a new --out"
-            )
-        if size == committed:
+        aside = recovery.where / f"{name}.round{state.rounds_done + 1}"
+        tail = cut_back(out / name, state.sizes.get(name, 0), aside)
+        if not tail:
             continue
-        with path.open("rb+") as f:
-            f.seek(committed)
-            tail = f.read()
-            f.truncate(committed)
-            f.flush()
-            os.fsync(f.fileno())
         recovery.set_aside[name] = tail.count(b"\n")
         recovery.partial[name] = len(tail) - (tail.rfind(b"\n") + 1)
-        recovery.where.mkdir(exist_ok=True)
-        with (recovery.where / f"{name}.round{state.rounds_done + 1}").open("ab") as f:
-            f.write(tail)
     return recovery
+
+
+def cut_back(
+    path: Path, committed: int, aside: Path, changed: str = "the file was changed"
+) -> bytes:
+    """Cut the log ``path`` back to its ``committed`` size and append what stood beyond it to
+    ``aside`` (its folder made if need be); returns that tail, b"" when there was none. A log
+    shorter than committed was ``changed`` outside curate: a RunDirError (curate translate shares
+    this, with its own wording)."""
+    size = path.stat().st_size if path.exists() else 0
+    if size < committed:
+        raise RunDirError(
+            f"{path}: holds {size} bytes but {STATE} committed {committed}: {changed} outside "
+            "curate; restore it or choose a new --out"
+        )
+    if size == committed:
+        return b""
+    with path.open("rb+") as f:
+        f.seek(committed)
+        tail = f.read()
+        f.truncate(committed)
+        f.flush()
+        os.fsync(f.fileno())
+    aside.parent.mkdir(exist_ok=True)
+    with aside.open("ab") as f:
+        f.write(tail)
+    return tail
 
 
 def read_log(path: Path) -> Iterator[dict[str, Any]]:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from curate.generate.state import RunDirError, check_identity
+from curate.generate.state import RunDirError, check_identity, cut_back
 from curate.io import AtomicFile
 from curate.io.writers import naming
 from curate.jsonout import dumps
@@ -70,25 +70,10 @@ def start_or_resume(out: Path, identity: dict[str, Any]) -> tuple[TranslateState
 def _cut_back(out: Path, state: TranslateState) -> dict[str, int]:
     set_aside: dict[str, int] = {}
     for name in sorted({*state.sizes, REJECTED, *(f"{lang}.jsonl" for lang in state.done)}):
-        path = out / name
-        committed = state.sizes.get(name, 0)
-        size = path.stat().st_size if path.exists() else 0
-        if size < committed:
-            raise RunDirError(
-                f"{path}: holds {size} bytes but {STATE} committed {committed}: changed outside"
-                " curate; restore it or choose a new --out"
-            )
-        if size == committed:
-            continue
-        with path.open("rb+") as f:
-            f.seek(committed)
-            tail = f.read()
-            f.truncate(committed)
-            os.fsync(f.fileno())
-        (out / "uncommitted").mkdir(exist_ok=True)
-        with (out / "uncommitted" / name).open("ab") as f:
-            f.write(tail)
-        set_aside[name] = tail.count(b"\n") + (not tail.endswith(b"\n"))
+        aside = out / "uncommitted" / name
+        tail = cut_back(out / name, state.sizes.get(name, 0), aside, changed="changed")
+        if tail:
+            set_aside[name] = tail.count(b"\n") + (not tail.endswith(b"\n"))
     return set_aside
 
 
