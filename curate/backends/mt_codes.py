@@ -9,22 +9,39 @@
 
 from __future__ import annotations
 
-# The 52 Bactrian-X languages and a few more, in FLORES-200 spelling.
+# The 52 Bactrian-X languages and a few more, in FLORES-200 spelling (``<ISO 639-3>_<script>``),
+# by script: "xx:yyy" is ISO 639-1 code xx → FLORES-200 yyy_<script>.
+_BY_SCRIPT = {
+    "Latn": (
+        "af:afr az:azj ca:cat cs:ces da:dan de:deu en:eng es:spa et:est eu:eus "
+        "fi:fin fr:fra ga:gle gl:glg hr:hrv hu:hun id:ind is:isl it:ita lt:lit "
+        "lv:lvs ms:zsm nb:nob nl:nld no:nob pl:pol pt:por ro:ron sk:slk sl:slv "
+        "sv:swe sw:swh tl:tgl tr:tur vi:vie xh:xho"
+    ),
+    "Arab": "ar:arb fa:pes ps:pbt ur:urd",
+    "Beng": "bn:ben",
+    "Gujr": "gu:guj",
+    "Hebr": "he:heb",
+    "Deva": "hi:hin mr:mar ne:npi",
+    "Jpan": "ja:jpn",
+    "Geor": "ka:kat",
+    "Cyrl": "bg:bul kk:kaz mk:mkd mn:khk ru:rus sr:srp uk:ukr",
+    "Khmr": "km:khm",
+    "Hang": "ko:kor",
+    "Mlym": "ml:mal",
+    "Mymr": "my:mya",
+    "Sinh": "si:sin",
+    "Taml": "ta:tam",
+    "Telu": "te:tel",
+    "Thai": "th:tha",
+    "Hans": "zh:zho",
+    "Grek": "el:ell",
+}
 NLLB = {
-    "af": "afr_Latn", "ar": "arb_Arab", "az": "azj_Latn", "bn": "ben_Beng", "cs": "ces_Latn",
-    "de": "deu_Latn", "en": "eng_Latn", "es": "spa_Latn", "et": "est_Latn", "fa": "pes_Arab",
-    "fi": "fin_Latn", "fr": "fra_Latn", "gl": "glg_Latn", "gu": "guj_Gujr", "he": "heb_Hebr",
-    "hi": "hin_Deva", "hr": "hrv_Latn", "id": "ind_Latn", "it": "ita_Latn", "ja": "jpn_Jpan",
-    "ka": "kat_Geor", "kk": "kaz_Cyrl", "km": "khm_Khmr", "ko": "kor_Hang", "lt": "lit_Latn",
-    "lv": "lvs_Latn", "mk": "mkd_Cyrl", "ml": "mal_Mlym", "mn": "khk_Cyrl", "mr": "mar_Deva",
-    "my": "mya_Mymr", "ne": "npi_Deva", "nl": "nld_Latn", "pl": "pol_Latn", "ps": "pbt_Arab",
-    "pt": "por_Latn", "ro": "ron_Latn", "ru": "rus_Cyrl", "si": "sin_Sinh", "sl": "slv_Latn",
-    "sv": "swe_Latn", "sw": "swh_Latn", "ta": "tam_Taml", "te": "tel_Telu", "th": "tha_Thai",
-    "tl": "tgl_Latn", "tr": "tur_Latn", "uk": "ukr_Cyrl", "ur": "urd_Arab", "vi": "vie_Latn",
-    "xh": "xho_Latn", "zh": "zho_Hans", "bg": "bul_Cyrl", "ca": "cat_Latn", "da": "dan_Latn",
-    "el": "ell_Grek", "hu": "hun_Latn", "nb": "nob_Latn", "no": "nob_Latn", "sk": "slk_Latn",
-    "sr": "srp_Cyrl", "eu": "eus_Latn", "ga": "gle_Latn", "is": "isl_Latn", "ms": "zsm_Latn",
-}  # fmt: skip
+    iso1: f"{flores}_{script}"
+    for script, pairs in _BY_SCRIPT.items()
+    for iso1, flores in (pair.split(":") for pair in pairs.split())
+}
 
 
 def iso3(code: str) -> str | None:
