@@ -137,21 +137,25 @@ def parse_instances(text: str, output_first: bool, truncated: bool = False) -> P
     return out
 
 
-def _json_object(text: str) -> object:
+def _json_object(text: str, out: Parsed) -> dict | None:
+    """The JSON object ``text`` holds from its first ``{``; None, with an invalid-json failure
+    added to ``out``, when there is none."""
     start = text.find("{")
-    if start < 0:
-        raise ValueError("no JSON object")
-    obj, _ = json.JSONDecoder(strict=False).raw_decode(text[start:])  # control chars in strings
+    try:
+        if start < 0:
+            raise ValueError("no JSON object")
+        obj, _ = json.JSONDecoder(strict=False).raw_decode(text[start:])  # control chars in strings
+    except ValueError:
+        out.add(Failure("invalid-json", text))
+        return None
     return obj
 
 
 def parse_json_instance(text: str) -> Parsed:
     """{"input": ..., "output": ...} (structured output)."""
     out = Parsed()
-    try:
-        obj = _json_object(text)
-    except ValueError:
-        out.add(Failure("invalid-json", text))
+    obj = _json_object(text, out)
+    if obj is None:
         return out
     if not isinstance(obj, dict) or not isinstance(obj.get("output"), str):
         out.add(Failure("missing-output", text))
@@ -200,10 +204,8 @@ def parse_alpaca(text: str, truncated: bool = False) -> Parsed:
 def parse_alpaca_json(text: str) -> Parsed:
     """{"tasks": [{"instruction", "input", "output"}, ...]} (structured output)."""
     out = Parsed()
-    try:
-        obj = _json_object(text)
-    except ValueError:
-        out.add(Failure("invalid-json", text))
+    obj = _json_object(text, out)
+    if obj is None:
         return out
     tasks = obj.get("tasks") if isinstance(obj, dict) else None
     if not isinstance(tasks, list) or not tasks:
