@@ -4,14 +4,16 @@ each triple then passes the instruction checks, novelty and the `curate filter` 
 
 from __future__ import annotations
 
+from typing import Any
+
 from curate.filters.runner import Run
 from curate.generate import prompts as P
 from curate.generate.context import Context
-from curate.generate.parse import Failure, alpaca_schema, parse_alpaca, parse_alpaca_json
+from curate.generate.parse import Triple, alpaca_schema, parse_alpaca, parse_alpaca_json
 from curate.generate.round import (
     Ids,
     RoundOutput,
-    parse_reject,
+    checked_records,
     round_rng,
     step_seed,
     usable_samples,
@@ -70,22 +72,14 @@ def alpaca_round(ctx: Context, r: int) -> RoundOutput:
             parsed = parse_alpaca(
                 last_line(prompts[j]) + c.text, truncated=c.finish_reason == "length"
             )
-        out.instructions += len(parsed.items)
-        for t in parsed.entries:
-            if isinstance(t, Failure):
-                out.reject(*parse_reject(ids.next(), t, prov))
-                continue
-            rec = Record(
-                ids.next(), t.instruction, t.input, t.output, meta={"generation": dict(prov)}
-            )
-            verdict = ctx.check_instruction(rec)
-            if verdict.keep:
-                triples.append(rec)
-            else:
-                out.reject(rec, verdict)
+        triples += checked_records(ctx, parsed, prov, ids, out, _triple_record)
     out.pool = [
         Record(t.id, t.instruction, t.input, t.output, meta={"generation": t.meta["generation"]})
         for t in triples
     ]
     out.kept = Run(ctx.stages, out).each_stage(triples)
     return out
+
+
+def _triple_record(rec_id: str, t: Triple, meta: dict[str, Any]) -> Record:
+    return Record(rec_id, t.instruction, t.input, t.output, meta=meta)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +21,7 @@ from curate.backends.base import (
 )
 from curate.filters.config import ConfigError
 from curate.filters.verdict import Verdict, drop, rejected_row
-from curate.generate.parse import Failure
+from curate.generate.parse import Failure, Parsed
 from curate.records import Record
 
 
@@ -163,3 +163,26 @@ def usable_samples(
                 out.reject(*parse_reject(ids.next(), skipped, prov, stage="prompt"))
                 continue
             yield j, c, prov
+
+
+def checked_records(
+    ctx: Any,
+    parsed: Parsed,
+    prov: dict[str, Any],
+    ids: Ids,
+    out: RoundOutput,
+    record: Callable[[str, Any, dict[str, Any]], Record],
+) -> Iterator[Record]:
+    """The records made from ``parsed``'s entries (``record(id, entry, meta)``) that pass the
+    instruction checks; an entry that did not parse, or a record that fails them, is rejected."""
+    out.instructions += len(parsed.items)
+    for entry in parsed.entries:
+        if isinstance(entry, Failure):
+            out.reject(*parse_reject(ids.next(), entry, prov))
+            continue
+        rec = record(ids.next(), entry, {"generation": dict(prov)})
+        verdict = ctx.check_instruction(rec)
+        if verdict.keep:
+            yield rec
+        else:
+            out.reject(rec, verdict)

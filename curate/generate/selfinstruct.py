@@ -11,6 +11,7 @@ Every prompt of a step is sent to the backend in one call.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from curate.backends.base import Completion
 from curate.filters.runner import Run
@@ -27,6 +28,7 @@ from curate.generate.parse import (
 from curate.generate.round import (
     Ids,
     RoundOutput,
+    checked_records,
     parse_reject,
     round_rng,
     step_seed,
@@ -48,6 +50,10 @@ class NewInstruction:
 
 def last_line(prompt: str) -> str:
     return prompt.rsplit("\n", 1)[-1]
+
+
+def _instruction(rec_id: str, text: str, meta: dict[str, Any]) -> Record:
+    return Record(id=rec_id, instruction=text, meta=meta)
 
 
 def _instruction_prompts(ctx: Context, rng) -> tuple[list[str], list[list[str]]]:
@@ -84,17 +90,7 @@ def step_instructions(ctx: Context, r: int, ids: Ids, out: RoundOutput) -> list[
         parsed = parse_instruction_list(
             last_line(prompts[j]) + c.text, truncated=c.finish_reason == "length"
         )
-        out.instructions += len(parsed.items)
-        for entry in parsed.entries:
-            if isinstance(entry, Failure):
-                out.reject(*parse_reject(ids.next(), entry, prov))
-                continue
-            rec = Record(id=ids.next(), instruction=entry, meta={"generation": dict(prov)})
-            verdict = ctx.check_instruction(rec)
-            if verdict.keep:
-                new.append(NewInstruction(rec))
-            else:
-                out.reject(rec, verdict)
+        new += map(NewInstruction, checked_records(ctx, parsed, prov, ids, out, _instruction))
     return new
 
 
