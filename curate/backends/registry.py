@@ -27,6 +27,7 @@ from curate.backends.openai_backend import check_options as check_openai
 from curate.backends.transformers_backend import TransformersConfig
 from curate.backends.vllm_backend import EngineConfig
 from curate.backends.vllm_backend import check_options as check_vllm
+from curate.config import ConfigError
 
 Factory = Callable[[BackendOptions], Backend]
 
@@ -124,6 +125,19 @@ def get_backend(name: str) -> BackendSpec:
         return _ROWS[name]
     except KeyError:
         raise UnknownBackend(f"expected one of {', '.join(_ROWS)}, got {name!r}") from None
+
+
+def check_backend_config(cfg: Any, where: Callable[[str], str], *, structured: bool) -> None:
+    """ConfigError when ``cfg.backend`` is not registered (``where("backend")`` names where it came
+    from), or that backend cannot run with ``cfg``'s options (``BackendSpec.check``)."""
+    try:
+        spec = get_backend(cfg.backend)
+    except UnknownBackend as e:
+        raise ConfigError(f"{where('backend')}: {e}") from None
+    try:
+        spec.check(spec.options(cfg), structured=structured)
+    except ValueError as e:
+        raise ConfigError(str(e)) from None
 
 
 def names(**capabilities: Any) -> tuple[str, ...]:

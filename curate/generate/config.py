@@ -16,7 +16,7 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal
 
-from curate.backends.registry import UnknownBackend, get_backend, with_backend_sections
+from curate.backends.registry import check_backend_config, with_backend_sections
 from curate.config import ConfigError, ConfigSpec, Origins, dump, option
 
 DEFAULT_FILTERS = ["exact-dedup", "quality", "cleaned", "toxicity"]
@@ -209,14 +209,7 @@ def check_config(cfg: GenerateConfig, origins: Origins) -> None:
         raise ConfigError(
             f"{where('novelty.threshold')}: expected in (0, 1], got {cfg.novelty.threshold}"
         )
-    try:
-        spec = get_backend(cfg.backend)
-    except UnknownBackend as e:
-        raise ConfigError(f"{where('backend')}: {e}") from None
-    try:
-        spec.check(spec.options(cfg), structured=cfg.structured)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
+    check_backend_config(cfg, where, structured=cfg.structured)
     if not cfg.model:
         raise ConfigError("--model is required (a model directory or a hub id)")
     if cfg.run_id is not None and not re.fullmatch(r"[A-Za-z0-9_.]{1,32}", cfg.run_id):

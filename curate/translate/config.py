@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from curate.backends.mt_backend import MTConfig
-from curate.backends.registry import UnknownBackend, get_backend, with_backend_sections
+from curate.backends.registry import check_backend_config, with_backend_sections
 from curate.config import ConfigError, ConfigSpec, Origins, option
 from curate.filters.language import LanguageConfig
 from curate.text import check_lang
@@ -150,19 +150,12 @@ def check_config(cfg: TranslateConfig, origins: Origins) -> None:
         raise ConfigError(
             f"{where('checks.protect')}: unknown span kind(s) {bad}; one of {SPAN_KINDS}"
         )
-    try:
-        spec = get_backend(cfg.backend)
-    except UnknownBackend as e:
-        raise ConfigError(f"{where('backend')}: {e}") from None
-    if cfg.backend == "mt" and cfg.outputs == "generate":
+    if cfg.backend == "mt" and cfg.outputs == "generate":  # mt is registered: checked first
         raise ConfigError(
             f"{where('outputs')}: generate needs a model that writes (vllm, openai or"
             " transformers); --backend mt only translates: use --outputs translate"
         )
-    try:
-        spec.check(spec.options(cfg), structured=False)
-    except ValueError as e:
-        raise ConfigError(str(e)) from None
+    check_backend_config(cfg, where, structured=False)
 
 
 SPEC = ConfigSpec(
