@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import typer
-
-from curate.cli_common import VersionOption, ignore_file_size_signal
+from curate.cli_common import command_app
 from curate.config.cli import ConfigCommand
 from curate.convert_command import convert_command
 from curate.experiment.command import experiment_command
@@ -13,22 +11,11 @@ from curate.generate.command import generate_command
 from curate.loop.command import loop_command
 from curate.translate.command import translate_command
 
-app = typer.Typer(
-    name="curate",
-    help="Grow, audit and convert instruction-tuning data.",
-    rich_markup_mode="rich",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = command_app(
+    "curate",
+    "Grow, audit and convert instruction-tuning data.",
+    "Grow ([bold]generate[/]), audit ([bold]filter[/]) and reformat ([bold]convert[/]) instruction data.",
 )
-
-
-@app.callback()
-def main(
-    version: VersionOption = False,
-) -> None:
-    """Grow ([bold]generate[/]), audit ([bold]filter[/]) and reformat ([bold]convert[/]) instruction data."""
-    ignore_file_size_signal()
 
 
 # every command lives in its own module: one import + one registration line each

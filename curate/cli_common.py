@@ -138,3 +138,26 @@ VersionOption = Annotated[
     bool,
     typer.Option("--version", callback=_print_version, is_eager=True, help="Show the version."),
 ]
+
+
+def command_app(name: str, help: str, summary: str) -> typer.Typer:
+    """A top-level command (`curate`, `train`): rich help, shown when run bare, no shell-completion
+    options, no pretty tracebacks; --version, and SIGXFSZ ignored before any subcommand runs.
+    ``summary``: the docstring of its callback."""
+    app = typer.Typer(
+        name=name,
+        help=help,
+        rich_markup_mode="rich",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+    def main(
+        version: VersionOption = False,
+    ) -> None:
+        ignore_file_size_signal()
+
+    main.__doc__ = summary
+    app.callback()(main)
+    return app

@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from curate.cli_common import VersionOption, err, fail, handle_errors, ignore_file_size_signal
+from curate.cli_common import command_app, err, fail, handle_errors
 from curate.config.cli import ConfigCommand, config_command
 from curate.jsonout import dumps
 from curate.text import printable
@@ -17,13 +17,10 @@ from train.config import SPEC, TrainConfig
 from train.eval_config import SPEC as EVAL_SPEC
 from train.eval_config import EvalConfig
 
-app = typer.Typer(
-    name="train",
-    help="Fine-tune with QLoRA, then merge, generate and export.",
-    rich_markup_mode="rich",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
+app = command_app(
+    "train",
+    "Fine-tune with QLoRA, then merge, generate and export.",
+    "QLoRA fine-tuning ([bold]run[/]), [bold]render[/], [bold]merge[/], [bold]generate[/], [bold]export[/].",
 )
 out = Console(highlight=False, soft_wrap=True)
 
@@ -45,14 +42,6 @@ def quiet_transformers() -> None:
     from transformers.utils import logging
 
     logging.disable_progress_bar()
-
-
-@app.callback()
-def main(
-    version: VersionOption = False,
-) -> None:
-    """QLoRA fine-tuning ([bold]run[/]), [bold]render[/], [bold]merge[/], [bold]generate[/], [bold]export[/]."""
-    ignore_file_size_signal()
 
 
 @app.command(cls=ConfigCommand)
