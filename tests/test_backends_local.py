@@ -109,3 +109,17 @@ def test_vllm_structured_output_follows_the_schema(vllm_backend) -> None:
         if o[0].finish_reason == "stop"
     ]
     assert all(set(d) == {"a"} and len(d["a"]) <= 3 for d in done)
+
+
+@pytest.mark.parametrize("backend", ["transformers", "mt"])
+def test_a_directory_that_holds_no_model_is_one_backend_error(tmp_path: Path, backend: str) -> None:
+    from curate.backends.base import BackendError
+    from curate.backends.mt_backend import MTBackend, MTConfig
+    from curate.backends.transformers_backend import TransformersBackend, TransformersConfig
+
+    (tmp_path / "notes.txt").write_text("not a model")
+    with pytest.raises(BackendError, match=f"^transformers could not load --model {tmp_path}: "):
+        if backend == "mt":
+            MTBackend(str(tmp_path), config=MTConfig(device="cpu"))
+        else:
+            TransformersBackend(str(tmp_path), config=TransformersConfig(device="cpu"))

@@ -42,6 +42,12 @@ def missing_model_dir(value: str) -> bool:
     )
 
 
+def check_model_dir(value: str) -> None:
+    """A BackendError naming --model when it is a local model directory that is not there."""
+    if missing_model_dir(value):
+        raise BackendError(f"--model: no such model directory: {value}")
+
+
 @dataclass(frozen=True)
 class SamplingParams:
     """Sampling parameters every backend honours the same way.

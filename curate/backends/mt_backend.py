@@ -17,8 +17,8 @@ from curate.backends.base import (
     BackendOptions,
     Completion,
     SamplingParams,
-    missing_model_dir,
 )
+from curate.backends.hf_load import load_pretrained
 from curate.backends.mt_codes import marian_target_token, nllb_code
 from curate.config import option
 
@@ -44,16 +44,11 @@ class _Loaded:
     """One model + tokenizer and its family."""
 
     def __init__(self, path: str, cfg: MTConfig, device: str, torch: Any):
-        from transformers import AutoModelForSeq2SeqLM, AutoTokenizer
+        from transformers import AutoModelForSeq2SeqLM
 
-        if missing_model_dir(path):
-            raise BackendError(f"--model: no such model directory: {path}")
-        dtype = cfg.dtype if cfg.dtype == "auto" else getattr(torch, cfg.dtype)
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(path)
-            self.model = AutoModelForSeq2SeqLM.from_pretrained(path, dtype=dtype).to(device)
-        except (OSError, ValueError) as e:
-            raise BackendError(f"transformers could not load --model {path}: {e}") from e
+        self.tokenizer, self.model = load_pretrained(
+            path, AutoModelForSeq2SeqLM, cfg.dtype, device, torch
+        )
         self.model.eval()
         self.family = cfg.family if cfg.family != "auto" else _family(self.model, self.tokenizer)
 

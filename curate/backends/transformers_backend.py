@@ -11,9 +11,10 @@ from curate.backends.base import (
     BackendOptions,
     Completion,
     SamplingParams,
-    missing_model_dir,
+    check_model_dir,
     too_long,
 )
+from curate.backends.hf_load import load_pretrained
 from curate.config import option
 
 
@@ -34,24 +35,18 @@ class TransformersBackend:
     def __init__(
         self, model: str, *, adapter: str | None = None, config: TransformersConfig | None = None
     ):
-        if missing_model_dir(model):
-            raise BackendError(f"--model: no such model directory: {model}")
+        check_model_dir(model)  # before the slow imports
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers import AutoModelForCausalLM
 
         self.torch = torch
         self.model = model
         self.adapter = adapter
         self.config = config or TransformersConfig()
         self.device = self.config.device or ("cuda" if torch.cuda.is_available() else "cpu")
-        dtype = (
-            self.config.dtype if self.config.dtype == "auto" else getattr(torch, self.config.dtype)
+        self.tokenizer, self.lm = load_pretrained(
+            model, AutoModelForCausalLM, self.config.dtype, self.device, torch, padding_side="left"
         )
-        try:
-            self.tokenizer = AutoTokenizer.from_pretrained(model, padding_side="left")
-            self.lm = AutoModelForCausalLM.from_pretrained(model, dtype=dtype).to(self.device)
-        except (OSError, ValueError) as e:
-            raise BackendError(f"transformers could not load --model {model}: {e}") from e
         if adapter:
             from peft import PeftModel
 

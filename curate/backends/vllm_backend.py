@@ -18,7 +18,7 @@ from curate.backends.base import (
     BackendOptions,
     Completion,
     SamplingParams,
-    missing_model_dir,
+    check_model_dir,
     too_long,
 )
 from curate.config import option
@@ -264,8 +264,7 @@ class VLLMBackend:
     ):
         """``max_lora_rank``: start with LoRA enabled (up to that rank) though no adapter is given
         yet, so that ``use_adapter`` can add one later without reloading the base (curate loop)."""
-        if missing_model_dir(model):
-            raise BackendError(f"--model: no such model directory: {model}")
+        check_model_dir(model)
         self.model = model
         self.adapter = adapter
         self.engine = engine or EngineConfig()
