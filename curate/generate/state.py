@@ -224,42 +224,56 @@ def records_of_log(path: Path) -> Iterator[Record]:
         yield rec
 
 
-class Logs:
-    """The three append-only logs of a run, appended to once per round."""
+class AppendLogs:
+    """Append-only JSONL logs of a run directory, opened for appending when first written (or
+    all at once: ``names``); ``synced`` makes what was appended durable."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, names: tuple[str, ...] = ()):
         self.out = out
         self.files: dict[str, IO[str]] = {
-            name: (out / name).open("a", encoding="utf-8") for name in LOGS
+            name: (out / name).open("a", encoding="utf-8") for name in names
         }
 
     def append(self, name: str, rows: list[dict[str, Any]]) -> None:
-        f = self.files[name]
+        f = self.files.get(name)
+        if f is None:
+            f = self.files[name] = (self.out / name).open("a", encoding="utf-8")
         try:
             for row in rows:
                 f.write(dumps(row, ensure_ascii=False) + "\n")
         except OSError as e:  # a full disk names no file
             raise naming(e, self.out / name) from e
 
-    def commit(self, state: RunState) -> None:
-        """fsync every log, then record their sizes in the state, atomically."""
+    def synced(self) -> Iterator[tuple[str, int]]:
+        """fsync every open log in turn; yields its name and its size then."""
         for name, f in self.files.items():
             try:
                 f.flush()
                 os.fsync(f.fileno())
             except OSError as e:
                 raise naming(e, self.out / name) from e
-            size = os.fstat(f.fileno()).st_size
+            yield name, os.fstat(f.fileno()).st_size
+
+    def close(self) -> None:
+        for f in self.files.values():
+            f.close()
+
+
+class Logs(AppendLogs):
+    """The three append-only logs of a run, appended to once per round."""
+
+    def __init__(self, out: Path):
+        super().__init__(out, LOGS)
+
+    def commit(self, state: RunState) -> None:
+        """fsync every log, then record their sizes in the state, atomically."""
+        for name, size in self.synced():
             if size != state.sizes.get(name):
                 state.lines[name] = state.lines.get(name, 0) + _count_lines(
                     self.out / name, state.sizes[name]
                 )
             state.sizes[name] = size
         save_state(self.out, state)
-
-    def close(self) -> None:
-        for f in self.files.values():
-            f.close()
 
 
 def _count_lines(path: Path, start: int) -> int:

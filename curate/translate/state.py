@@ -10,14 +10,12 @@ no row is lost or written twice (the same scheme as curate generate, curate.gene
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-from curate.generate.state import RunDirError, check_identity, cut_back
+from curate.generate.state import AppendLogs, RunDirError, check_identity, cut_back
 from curate.io import AtomicFile
-from curate.io.writers import naming
 from curate.jsonout import dumps
 
 STATE = "state.json"
@@ -77,33 +75,10 @@ def _cut_back(out: Path, state: TranslateState) -> dict[str, int]:
     return set_aside
 
 
-class Logs:
+class Logs(AppendLogs):
     """The open logs of a run; ``commit`` makes a batch durable and records it in the state."""
 
-    def __init__(self, out: Path):
-        self.out = out
-        self.files: dict[str, IO[str]] = {}
-
-    def append(self, name: str, rows: list[dict[str, Any]]) -> None:
-        f = self.files.get(name)
-        if f is None:
-            f = self.files[name] = (self.out / name).open("a", encoding="utf-8")
-        try:
-            for row in rows:
-                f.write(dumps(row, ensure_ascii=False) + "\n")
-        except OSError as e:
-            raise naming(e, self.out / name) from e
-
     def commit(self, state: TranslateState) -> None:
-        for name, f in self.files.items():
-            try:
-                f.flush()
-                os.fsync(f.fileno())
-            except OSError as e:
-                raise naming(e, self.out / name) from e
-            state.sizes[name] = os.fstat(f.fileno()).st_size
+        for name, size in self.synced():
+            state.sizes[name] = size
         save(self.out, state)
-
-    def close(self) -> None:
-        for f in self.files.values():
-            f.close()
