@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from curate.generate.prompts import NOINPUT
 from curate.jsonout import dumps
@@ -137,9 +139,12 @@ def parse_instances(text: str, output_first: bool, truncated: bool = False) -> P
     return out
 
 
-def _json_object(text: str, out: Parsed) -> dict | None:
-    """The JSON object ``text`` holds from its first ``{``; None, with an invalid-json failure
-    added to ``out``, when there is none."""
+def _json_object(
+    text: str, key: str, missing: str, ok: Callable[[Any], bool]
+) -> tuple[Parsed, Any]:
+    """A new Parsed, and the JSON object ``text`` holds from its first ``{`` when its ``key`` is
+    ``ok``; else None, and the Parsed holds the failure: invalid-json, or ``missing``."""
+    out = Parsed()
     start = text.find("{")
     try:
         if start < 0:
@@ -147,21 +152,21 @@ def _json_object(text: str, out: Parsed) -> dict | None:
         obj, _ = json.JSONDecoder(strict=False).raw_decode(text[start:])  # control chars in strings
     except ValueError:
         out.add(Failure("invalid-json", text))
-        return None
-    return obj
+        return out, None
+    if not ok(obj.get(key)):  # from a "{": always a dict
+        out.add(Failure(missing, text))
+        return out, None
+    return out, obj
 
 
 def parse_json_instance(text: str) -> Parsed:
     """{"input": ..., "output": ...} (structured output)."""
-    out = Parsed()
-    obj = _json_object(text, out)
-    if obj is None:
-        return out
-    if not isinstance(obj, dict) or not isinstance(obj.get("output"), str):
-        out.add(Failure("missing-output", text))
-        return out
-    inp = obj.get("input", "")
-    out.add(Instance(_field(inp if isinstance(inp, str) else dumps(inp)), obj["output"].strip()))
+    out, obj = _json_object(text, "output", "missing-output", lambda v: isinstance(v, str))
+    if obj is not None:
+        inp = obj.get("input", "")
+        out.add(
+            Instance(_field(inp if isinstance(inp, str) else dumps(inp)), obj["output"].strip())
+        )
     return out
 
 
@@ -203,15 +208,8 @@ def parse_alpaca(text: str, truncated: bool = False) -> Parsed:
 
 def parse_alpaca_json(text: str) -> Parsed:
     """{"tasks": [{"instruction", "input", "output"}, ...]} (structured output)."""
-    out = Parsed()
-    obj = _json_object(text, out)
-    if obj is None:
-        return out
-    tasks = obj.get("tasks") if isinstance(obj, dict) else None
-    if not isinstance(tasks, list) or not tasks:
-        out.add(Failure("no-tasks", text))
-        return out
-    for task in tasks:
+    out, obj = _json_object(text, "tasks", "no-tasks", lambda v: isinstance(v, list) and bool(v))
+    for task in obj["tasks"] if obj is not None else ():
         raw = dumps(task, ensure_ascii=False)
         if not isinstance(task, dict) or not str(task.get("instruction", "")).strip():
             out.add(Failure("missing-instruction", raw))
