@@ -3,13 +3,15 @@
 A two-pass stage (near dedup, ``keep: longest``) must see every record before it can answer for
 the first one. ``RecordSpill`` keeps up to ``max_in_memory`` records in RAM and pickles the rest in
 chunks to a private temp file (pickle, not JSON: ~5× faster, and the file never leaves the process);
-``ArrayLog`` appends same-dtype arrays to a temp file and maps them back as one array.
+``ArrayLog`` appends same-dtype arrays to a temp file and maps them back as one array; ``IdStore``
+holds record ids as packed bytes.
 """
 
 from __future__ import annotations
 
 import pickle
 import tempfile
+from array import array
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -161,3 +163,25 @@ class ArrayLog:
         self._parts, self._joined = [], None
         if self._file is not None:
             self._file.close()
+
+
+class IdStore:
+    """Record ids by position, as UTF-8 bytes in one buffer plus an offset array: ~(len + 8)
+    bytes an id, where a list of ``str`` costs ~70 (what a dedup stage must keep per record to
+    name the record a duplicate points to)."""
+
+    def __init__(self) -> None:
+        self._buf = bytearray()
+        self._ends = array("q")
+
+    def extend(self, ids: Iterable[str]) -> None:
+        for rid in ids:
+            self._buf += rid.encode("utf-8", "surrogatepass")
+            self._ends.append(len(self._buf))
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, i: int) -> str:
+        start = self._ends[i - 1] if i > 0 else 0
+        return self._buf[start : self._ends[i]].decode("utf-8", "surrogatepass")

@@ -33,7 +33,7 @@ from curate.filters.dedup_candidates import Buckets, Linker, link_band
 from curate.filters.dedup_clusters import Decisions, cluster_sizes, survivors
 from curate.filters.dedup_evidence import name_duplicates
 from curate.filters.dedup_index import NearDedupIndex
-from curate.filters.dedup_store import RecordSpill, SpillBudget
+from curate.filters.dedup_store import IdStore, RecordSpill, SpillBudget
 from curate.filters.dedup_unionfind import UnionFind
 from curate.filters.near_dedup_config import NearDedupConfig
 from curate.filters.stage import Stage, StageContext
@@ -47,7 +47,7 @@ __all__ = ["NearDedupConfig", "NearDedupIndex", "NearDedupStage"]
 class _Pass1:
     """What pass 1 keeps per node (reference items first, then input records)."""
 
-    ids: list[str] = field(default_factory=list)
+    ids: IdStore = field(default_factory=IdStore)
     n_ref: int = 0
     char_docs: int = 0
 
@@ -78,7 +78,7 @@ class NearDedupStage(Stage):
                     state.n_ref += len(chunk)
                 else:
                     spill.extend(chunk)
-                state.ids.extend([rec.id for rec in chunk])
+                state.ids.extend(rec.id for rec in chunk)
                 state.char_docs += sketch.char_docs
                 lengths = None
                 if cfg.keep == "longest":
