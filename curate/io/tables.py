@@ -1,5 +1,6 @@
 """Rows of tables (Parquet, CSV) and Hugging Face datasets, as (path:line, dict) pairs whose
-values JSON has a type for; ``sources.py`` turns them into Rows."""
+values JSON has a type for (a CSV row with undecodable bytes comes with the column and reason it
+is a reject for); ``sources.py`` turns them into Rows."""
 
 from __future__ import annotations
 
