@@ -155,9 +155,9 @@ def _split(rec: Record, msgs: list[dict[str, str]], pairs: list[tuple[int, int]]
     head, done = rec.input, 0  # render_history(rec.input, msgs[:done])
     out = []
     for k, (u, a) in enumerate(turns, 1):
-        for j in range(done, u):
-            head = f"{head}\n\n{shown[j]}" if head else shown[j]
-        done = max(done, u)
+        if u > done:  # one new string per turn, whatever number of turns it adds
+            head = "\n\n".join([head, *shown[done:u]] if head else shown[done:u])
+            done = u
         between = shown[u + 1 : len(msgs) if a is None else a]  # turns after the question
         history = "\n\n".join([head, *between] if head else between)
         meta = {**rec.meta, SPLIT_KEY: {"conversation": rec.id, "turn": k, "of": len(turns)}}
