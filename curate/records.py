@@ -148,15 +148,23 @@ def _split(rec: Record, msgs: list[dict[str, str]], pairs: list[tuple[int, int]]
         turns.append((asked[-1], None))
     if not turns:  # no user turn at all (never read from a file): nothing to pair
         return [rec]
+    # Every turn is rendered once and the history text before the current user turn grows by
+    # appending (the user turns are in order): no per-turn pass over the whole conversation.
+    # The result is render_history(rec.input, every turn before the reply but the question).
+    shown = [_paragraph(m) for m in msgs]
+    head, done = rec.input, 0  # render_history(rec.input, msgs[:done])
     out = []
     for k, (u, a) in enumerate(turns, 1):
-        history = [m for j, m in enumerate(msgs[: len(msgs) if a is None else a]) if j != u]
+        if u > done:  # one new string per turn, whatever number of turns it adds
+            head = "\n\n".join([head, *shown[done:u]] if head else shown[done:u])
+            done = u
+        between = shown[u + 1 : len(msgs) if a is None else a]  # turns after the question
+        history = "\n\n".join([head, *between] if head else between)
         meta = {**rec.meta, SPLIT_KEY: {"conversation": rec.id, "turn": k, "of": len(turns)}}
         reply = "" if a is None else msgs[a]["content"]
         out.append(
             Record(
-                f"{rec.id}#t{k}", msgs[u]["content"], render_history(rec.input, history), reply,
-                lang=rec.lang, meta=meta,
+                f"{rec.id}#t{k}", msgs[u]["content"], history, reply, lang=rec.lang, meta=meta,
             )
         )  # fmt: skip
     if not asked and rest:  # only system turns after the last reply: kept in its meta
@@ -168,8 +176,12 @@ def render_history(input: str, history: list[dict[str, str]]) -> str:
     """The turns before a reply as text: ``Role: content`` paragraphs (after the record's own
     input, if it has one)."""
     parts = [input] if input else []
-    parts += [f"{m['role'].capitalize()}: {m['content']}" for m in history]
+    parts += [_paragraph(m) for m in history]
     return "\n\n".join(parts)
+
+
+def _paragraph(message: dict[str, str]) -> str:
+    return f"{message['role'].capitalize()}: {message['content']}"
 
 
 class _NotPlain(Exception):

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from curate.cli import app
 from curate.convert import convert
 from curate.io import Reject, read_records, write_records
-from curate.records import Record, exchanges, single_turn
+from curate.records import Record, exchanges, render_history, single_turn
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -230,3 +230,47 @@ def test_cli_says_what_became_of_the_conversations(tmp_path: Path) -> None:
     )
     assert bad.exit_code == 1 and len(bad.stderr.strip().splitlines()) == 1
     assert bad.stderr.startswith("error: --multi-turn keep: alpaca has no place")
+
+
+def _split_reference(rec: Record) -> list[tuple[str, str, str, str]]:
+    """The split as first written: each turn's history rebuilt from the whole conversation."""
+    msgs, pairs = rec.messages, exchanges(rec.messages)
+    turns = list(pairs)
+    rest = range(pairs[-1][1] + 1 if pairs else 0, len(msgs))
+    asked = [j for j in rest if msgs[j]["role"] == "user" and msgs[j]["content"].strip()]
+    if asked:
+        turns.append((asked[-1], None))
+    out = []
+    for k, (u, a) in enumerate(turns, 1):
+        history = [m for j, m in enumerate(msgs[: len(msgs) if a is None else a]) if j != u]
+        reply = "" if a is None else msgs[a]["content"]
+        out.append(
+            (f"{rec.id}#t{k}", msgs[u]["content"], render_history(rec.input, history), reply)
+        )
+    return out
+
+
+@settings(max_examples=150, deadline=None, derandomize=True)
+@given(st.lists(st.tuples(ROLE, TEXT), min_size=1, max_size=10), st.sampled_from(["", "ctx"]))
+def test_split_history_is_every_turn_before_the_reply_but_the_question(turns, input) -> None:
+    msgs = [{"role": r, "content": f"{i}:{t}"} for i, (r, t) in enumerate(turns)]
+    rec = Record("c", "", input, "", msgs)
+    if not any(m["role"] == "user" for m in msgs):
+        return
+    got = [(r.id, r.instruction, r.input, r.output) for r in single_turn(rec, "split")]
+    assert got == _split_reference(rec)
+
+
+def test_split_of_a_2000_turn_conversation_is_linear_and_exact() -> None:
+    """Each turn's history grows from the last one instead of being rebuilt (was quadratic in
+    Python work per conversation); the records are the same, 1,000 of them."""
+    msgs = [{"role": "system", "content": "be brief"}]
+    for i in range(1, 2000):
+        role = "user" if i % 2 else "assistant"
+        msgs.append({"role": role, "content": f"{role} {i} | `x` <b>"})
+    msgs[7] = {"role": "user", "content": "  "}  # a blank question stays in the history
+    rec = Record("long", "", "", "", msgs)
+    recs = single_turn(rec, "split")
+    assert len(recs) == 1000 and recs[-1].id == "long#t1000"
+    assert [(r.id, r.instruction, r.input, r.output) for r in recs] == _split_reference(rec)
+    assert recs[-1].output == "" and recs[-1].input.count("\n\n") == 1998  # 1,999 turns

@@ -8,6 +8,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
+from curate.config.secrets import redact_url as redact_url  # re-exported
+
 
 class BackendError(RuntimeError):
     """A backend could not produce completions (server down, retries exhausted, model missing).
@@ -117,10 +119,3 @@ class Backend(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def redact_url(url: str | None) -> str | None:
-    """``url`` with any ``user:password@`` replaced by ``***@`` (for messages, configs, stats)."""
-    if not url:
-        return url
-    return re.sub(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^/?#@]*@", r"\1***@", url.strip())

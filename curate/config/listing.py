@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from curate.config.fields import field_types
+from curate.config.secrets import masked
 from curate.config.spec import ConfigSpec
 from curate.config.values import type_name
 
@@ -19,7 +20,7 @@ def config_listing(spec: ConfigSpec[Any]) -> str:
         f"# Every key of this command's config with its default. Copy what you change into a file"
         f" for --config FILE, or set one key with --set {spec.example}.\n"
     )
-    return head + "\n".join(_lines(spec.defaults(), "", flags)) + "\n"
+    return head + "\n".join(_lines(masked(spec.defaults()), "", flags)) + "\n"
 
 
 def _lines(obj: Any, prefix: str, flags: dict[str, tuple[str, ...]]) -> list[str]:

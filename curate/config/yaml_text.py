@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from curate.config.errors import ConfigError
+from curate.config.secrets import masked
 
 # libyaml's loader where PyYAML was built with it (the same documents, ≈10× faster to parse)
 SAFE_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -49,5 +50,6 @@ def yaml_lines(text: str) -> dict[str, int]:
 
 def dump(cfg: Any) -> str:
     """The resolved config as YAML, keys in declaration order: what each run saves beside its
-    outputs and what ``--config`` reads back."""
-    return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False, allow_unicode=True)
+    outputs and what ``--config`` reads back. Credentials are masked (``curate.config.secrets``):
+    a URL's ``user:password@`` is saved as ``***@``, an ``api_key`` / ``token`` as ``'***'``."""
+    return yaml.safe_dump(dataclasses.asdict(masked(cfg)), sort_keys=False, allow_unicode=True)

@@ -18,7 +18,7 @@ from typing import Any
 from curate.experiment.data import Pool, Variant, read_all, text_key
 from curate.experiment.runs import Plan
 from curate.io import AtomicFile
-from curate.report import _block, _md
+from curate.report import _block, _code, _md
 
 
 def mean_std(values: list[float]) -> tuple[float | None, float | None]:
@@ -118,7 +118,7 @@ def examples(base: Variant, other: Variant, n: int) -> list[str]:
     lines = [f"### Kept by {_md(base.name)}, not in {_md(other.name)}", ""]
     for rec in missing:
         why = reasons.get(text_key(rec), "not drawn" if other.kind == "control" else "-")
-        lines += [f"- `{_md(rec.id)}` ({_md(why)})", ""]
+        lines += [f"- {_code(rec.id)} ({_md(why)})", ""]  # a backtick in the id cannot close it
         lines += _block(f"{rec.instruction}\n{rec.input}\n---\n{rec.output}"[:600], "  ")
         lines.append("")
     return lines

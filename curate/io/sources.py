@@ -103,8 +103,8 @@ def _rows(path: str, kind: str, hub_config: str | None, split: str | None) -> It
     elif kind == "json":
         yield from _json_array_rows(path)
     elif kind in ("parquet", "csv"):
-        for source, data in tabular_dicts(path, kind):
-            yield _decode_nested(source, data)
+        for source, data, bad in tabular_dicts(path, kind):
+            yield _reject(source, bad[1], bad[0], data) if bad else _decode_nested(source, data)
     else:
         for source, data in hf_dicts(path, kind, hub_config, split):
             yield _decode_nested(source, data)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from curate.config import ConfigError, ConfigSpec, Flag, Origins, option
+from curate.config.secrets import masked
 from curate.filters.config import FilterConfig
 from curate.filters.config import check_config as check_filter
 from curate.filters.config import load_config as filter_defaults
@@ -104,8 +105,8 @@ def check_loop(cfg: LoopConfig, origins: Origins) -> None:
 
 def round_identity(cfg: LoopConfig) -> dict[str, Any]:
     """What a finished round was made with: every section but the stop rules (which may change
-    between runs: raise loop.rounds to go on)."""
-    data = dataclasses.asdict(cfg)
+    between runs: raise loop.rounds to go on). Credentials masked: it is saved in every round."""
+    data = dataclasses.asdict(masked(cfg))
     data["loop"] = {"heldout": cfg.loop.heldout, "train_mode": cfg.loop.train_mode}
     for key in ("target", "rounds"):
         data["generate"].pop(key, None)

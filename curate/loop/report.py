@@ -1,5 +1,8 @@
 """The loop report: ``loop.md`` (a table per round and plots), ``rounds.csv`` (the same table) and
-PNGs, all from what the rounds' steps wrote.
+PNGs, all from what the rounds' steps wrote. Every text in loop.md that came from the data or the
+config (the stop reason, reject reasons, adapter paths) is escaped as report.md escapes it
+(``curate.report._md``): a ``|``, a line break, a backtick, HTML or a control character in it
+cannot break the table.
 
 The similarity histogram is Self-Instruct's Figure 3 with the project's Jaccard instead of
 ROUGE-L: for each instruction a round kept, its highest Jaccard similarity (word shingles, the
@@ -17,6 +20,7 @@ from typing import Any
 
 from curate.io import AtomicFile
 from curate.loop.config import LoopConfig
+from curate.report import _md
 from curate.text import folded_words, word_shingles
 
 COLUMNS = (
@@ -189,15 +193,15 @@ def plots(out: Path, rows: list[dict[str, Any]], sims: list[list[float]]) -> lis
 
 def markdown(rows: list[dict[str, Any]], stop: str, pngs: list[str]) -> str:
     shown = [c for c in COLUMNS if c != "rejected_by_reason"]
-    lines = ["# curate loop", "", f"**Stopped:** {stop}", ""]
+    lines = ["# curate loop", "", f"**Stopped:** {_md(stop)}", ""]
     lines += ["| " + " | ".join(shown) + " |", "|" + "---|" * len(shown)]
     for row in rows:
         lines.append(
-            "| " + " | ".join("-" if row[c] is None else str(row[c]) for c in shown) + " |"
+            "| " + " | ".join("-" if row[c] is None else _md(row[c]) for c in shown) + " |"
         )
     lines += ["", "## Rejected, by stage:reason", ""]
     for row in rows:
-        lines.append(f"- round {row['round']}: {row['rejected_by_reason'] or 'none'}")
+        lines.append(f"- round {row['round']}: {_md(row['rejected_by_reason'] or 'none')}")
     lines += [
         "",
         "generated: records `curate generate` kept in the round; filter_kept: what `curate filter`"
