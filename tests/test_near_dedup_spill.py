@@ -86,7 +86,7 @@ def test_same_verdicts_as_all_pairs_in_memory_and_spilled(
     assert any("survivor" in ev for _, _, ev in want)  # some are named through a neighbour
     for limit, spilled in (("none", False), ("0", True)):
         if spilled:  # and the evidence scan in many small blocks
-            monkeypatch.setattr(dedup_evidence, "REST_BLOCK", 5)
+            monkeypatch.setattr(dedup_evidence, "CANDIDATE_BLOCK", 5)
         stage = NearDedupStage(NearDedupConfig(memory_limit=limit, chunk_size=300, **options))
         assert _verdicts(stage, records) == want
         assert stage.summary()["spilled_to_disk"] is spilled
