@@ -140,6 +140,8 @@ class _Compiled(NamedTuple):
     markers: re.Pattern[str] | None
     media: re.Pattern[str] | None
     references: re.Pattern[str]
+    marker_hints: tuple[str, ...] | None  # cleaned_checks.may_match: None where not known
+    media_hints: tuple[str, ...] | None
 
 
 @lru_cache(maxsize=16)
@@ -150,11 +152,15 @@ def _compile(
     verbs: tuple[str, ...],
 ) -> _Compiled:
     union = "|".join(f"(?:{m})" for m in markers)
+    words = (*nouns, *verbs)  # every match holds one, where neither list is empty
+    literal = bool(nouns and verbs) and all(w and w.isascii() for w in words)
     return _Compiled(
         frozenset(p.strip().lower() for p in placeholders),
         re.compile(union, re.IGNORECASE | re.MULTILINE) if markers else None,
         cp.media_request_pattern(nouns, verbs) if nouns or verbs else None,
         re.compile("|".join(cp.REFERENCES), re.IGNORECASE),
+        cp.TEMPLATE_HINTS if markers == cp.TEMPLATE_MARKERS else None,
+        tuple(w.lower() for w in words) if literal else None,
     )
 
 
@@ -193,7 +199,7 @@ class CleanedStage(Stage):
             rec.input = ""
         if cfg.template_leak:
             for name, text in record_texts(rec):
-                label = template_leak(text, c.markers, _role(rec, name))
+                label = template_leak(text, c.markers, _role(rec, name), c.marker_hints)
                 if label is not None:
                     return drop("template-leak", NAME, field=name, label=label[:60])
         if cfg.merged_instructions:
@@ -201,7 +207,7 @@ class CleanedStage(Stage):
             if tasks is not None:
                 return drop("merged-instructions", NAME, tasks=[t[:80] for t in tasks])
         if cfg.media_request:
-            ev = media_request(rec.instruction, rec.input, c.media, cfg.media_go_to)
+            ev = media_request(rec.instruction, rec.input, c.media, cfg.media_go_to, c.media_hints)
             if ev is not None:
                 return drop("media-request", NAME, **ev)
         if cfg.missing_reference:
@@ -227,11 +233,10 @@ class CleanedStage(Stage):
         return KEEP
 
     def _references(self, rec: Record, c: _Compiled) -> Verdict:
-        whole = rec.text()
         for name, text in record_texts(rec):
             if _role(rec, name) != "output":
                 continue
-            phrase = missing_reference(text, whole, c.references)
+            phrase = missing_reference(text, rec.text, c.references, cp.REFERENCE_HINTS)
             if phrase is not None:
                 return drop("missing-reference", NAME, field=name, phrase=phrase)
         return KEEP
