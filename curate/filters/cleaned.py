@@ -53,6 +53,44 @@ from curate.records import Record
 
 NAME = "cleaned"
 FIXABLE = ("html-entity", "escape-sequence", "placeholder-input")
+# the checks over every field, in order: (reason, switch, find, repair)
+ESCAPE_CHECKS = (
+    ("html-entity", "html_entities", html_entities, html.unescape),
+    ("escape-sequence", "escape_sequences", escape_sequences, unescape_sequences),
+)
+
+
+# the help of each check's on/off switch, by reason: one table for the seven (CleanedConfig)
+SWITCH_HELP = {
+    "html-entity": (
+        "Reject (or, with html-entity in fix, unescape) text holding HTML entities such as"
+        " &#x27; or &amp; outside markup and code (reason html-entity)."
+    ),
+    "escape-sequence": (
+        "Reject (or, with escape-sequence in fix, decode) backslash escapes written out as text,"
+        " such as \\n or \\u00e9, outside code (reason escape-sequence)."
+    ),
+    "placeholder-input": (
+        'Reject (or, with placeholder-input in fix, empty) an input that says there is none: "N/A",'
+        ' "No input", "<noinput>" … (reason placeholder-input).'
+    ),
+    "template-leak": (
+        "Reject a record with prompt-template labels inside a field: ### Response:, <|im_start|>,"
+        " [INST], a line Instruction: …, an output opening Output: (reason template-leak)."
+    ),
+    "merged-instructions": (
+        'Reject an instruction holding two numbered tasks ("1. … 2. …", "Task 1: … Task 2: …")'
+        " (reason merged-instructions)."
+    ),
+    "missing-reference": (
+        'Reject an output pointing at an image, link or attachment the record does not hold ("the'
+        ' image above", "click here", "[image]") (reason missing-reference).'
+    ),
+    "media-request": (
+        "Reject an instruction asking for an image, audio or video, or pointing at one (reason"
+        " media-request, evidence the word): Self-Instruct's blacklist read in context."
+    ),
+}
 
 
 @dataclass
@@ -60,52 +98,24 @@ class CleanedConfig:
     enabled: bool = option(
         True, "Run this stage: the AlpacaDataCleaned defect checks below, each its own reason."
     )
-    html_entities: bool = option(
-        True,
-        "Reject (or, with html-entity in fix, unescape) text holding HTML entities such as"
-        " &#x27; or &amp; outside markup and code (reason html-entity).",
-    )
-    escape_sequences: bool = option(
-        True,
-        "Reject (or, with escape-sequence in fix, decode) backslash escapes written out as text,"
-        " such as \\n or \\u00e9, outside code (reason escape-sequence).",
-    )
-    placeholder_input: bool = option(
-        True,
-        'Reject (or, with placeholder-input in fix, empty) an input that says there is none: "N/A",'
-        ' "No input", "<noinput>" … (reason placeholder-input).',
-    )
+    html_entities: bool = option(True, SWITCH_HELP["html-entity"])
+    escape_sequences: bool = option(True, SWITCH_HELP["escape-sequence"])
+    placeholder_input: bool = option(True, SWITCH_HELP["placeholder-input"])
     placeholder_inputs: list[str] = option(
         list(cp.PLACEHOLDER_INPUTS),
         "Inputs that mean no input: the whole input, any case, outer punctuation ignored.",
     )
-    template_leak: bool = option(
-        True,
-        "Reject a record with prompt-template labels inside a field: ### Response:, <|im_start|>,"
-        " [INST], a line Instruction: …, an output opening Output: (reason template-leak).",
-    )
+    template_leak: bool = option(True, SWITCH_HELP["template-leak"])
     template_markers: list[str] = option(
         list(cp.TEMPLATE_MARKERS),
         "Regular expressions (multi-line: ^ is a line start) of template-leak; any case.",
     )
-    merged_instructions: bool = option(
-        True,
-        'Reject an instruction holding two numbered tasks ("1. … 2. …", "Task 1: … Task 2: …")'
-        " (reason merged-instructions).",
-    )
+    merged_instructions: bool = option(True, SWITCH_HELP["merged-instructions"])
     merged_min_words: int = option(
         3, "merged-instructions: words each numbered task has at least (shorter: a list of items)."
     )
-    missing_reference: bool = option(
-        True,
-        'Reject an output pointing at an image, link or attachment the record does not hold ("the'
-        ' image above", "click here", "[image]") (reason missing-reference).',
-    )
-    media_request: bool = option(
-        True,
-        "Reject an instruction asking for an image, audio or video, or pointing at one (reason"
-        " media-request, evidence the word): Self-Instruct's blacklist read in context.",
-    )
+    missing_reference: bool = option(True, SWITCH_HELP["missing-reference"])
+    media_request: bool = option(True, SWITCH_HELP["media-request"])
     media_nouns: list[str] = option(
         list(cp.MEDIA_REQUEST_NOUNS),
         'media-request: media an instruction may not ask for ("Create a video …", "this image").',
@@ -216,12 +226,9 @@ class CleanedStage(Stage):
 
     def _escapes(self, rec: Record) -> Verdict:
         """html-entity and escape-sequence over every field: rejected, or repaired in place."""
-        checks = []
-        if self.cfg.html_entities:
-            checks.append(("html-entity", html_entities, html.unescape))
-        if self.cfg.escape_sequences:
-            checks.append(("escape-sequence", escape_sequences, unescape_sequences))
-        for kind, find, repair in checks:
+        for kind, switch, find, repair in ESCAPE_CHECKS:
+            if not getattr(self.cfg, switch):
+                continue
             for name, text in record_texts(rec):
                 found = find(text) if text else []
                 if not found:
