@@ -3,11 +3,18 @@ caught under its own reason and a clean look-alike that must be kept; repairs; s
 
 from __future__ import annotations
 
+import re
+import sys
+from pathlib import Path
+
 import pytest
 
-from curate.filters.cleaned import CleanedConfig, CleanedStage
+from curate.filters import cleaned_patterns as cp
+from curate.filters.cleaned import CleanedConfig, CleanedStage, _compiled
+from curate.filters.cleaned_checks import lower_for_hints, may_match
 from curate.filters.quality import QualityConfig, check_instruction
 from curate.filters.stage import StageMeter
+from curate.io import read_records
 from curate.records import Record
 
 
@@ -236,3 +243,82 @@ def test_a_lone_surrogate_escape_is_left_as_written() -> None:
     record = Record("r", "Say it.", "", "Caf\\u00e9 \\ud83d done.")
     assert CleanedStage(CleanedConfig(fix=["escape-sequence"])).check([record])[0].keep
     assert record.output == "Café \\ud83d done."
+
+
+# each alternative of each hinted pattern, matched
+HINTED_MATCHES = [
+    "See the attached photographs.",
+    "The chart above shows it.",
+    "as depicted in the diagram",
+    "Click on this link now.",
+    "check out the link",
+    "Here's a video of it.",
+    "Put [insert your logo] here, or [URL].",
+    "<IMG> goes here",
+    "### Response: done",
+    "<|im_start|>user",
+    "<|endoftext|>",
+    "[/INST] ok [INST]",
+    "<<SYS>> be nice <</SYS>>",
+    "First this.\n  Instruction: then that.",
+    "Below is an instruction that describes a task.",
+    "Draw a cat.",
+    "Please plot the graph of sales.",
+    "Describe this image.",
+    "What is in the photo below?",
+    "I have sent you a song of mine.",
+    "Go to www.bbc.co.uk and read it.",
+    "Navigate to the settings menu.",
+]
+# letters IGNORECASE matches to an ASCII one: K (Kelvin sign) lowercases to k, the rest do not
+TWINS = str.maketrans({"i": "\u0131", "I": "\u0130", "s": "\u017f", "k": "\u212a"})
+
+
+def test_the_hints_never_skip_a_text_its_pattern_matches(shared_data: Path) -> None:
+    """The stage runs a pattern only on a text whose lower() holds one of its hints (or holds a
+    case twin): over planted, real and odd-cased texts, every text a pattern matches is run."""
+    c = _compiled(CleanedConfig())
+    assert c.marker_hints and c.media_hints
+    hinted = [
+        (c.references, cp.REFERENCE_HINTS),
+        (c.markers, c.marker_hints),
+        (c.media, c.media_hints),
+        (cp.GO_TO, cp.GO_TO_HINTS),
+    ]
+    texts = [
+        *HINTED_MATCHES,
+        *(f for case in CASES for r in case[1:] for f in r.text().split("\n")),
+    ]
+    for name in ("seed_tasks.jsonl", "user_oriented_instructions.jsonl"):
+        for r in read_records(str(shared_data / "self-instruct" / name)):
+            texts += [r.instruction, r.input, r.output]  # type: ignore[union-attr]
+    matched = 0
+    for pattern, hints in hinted:
+        assert pattern is not None
+        for text in texts:
+            for variant in (text, text.upper(), text.swapcase(), text.translate(TWINS)):
+                if pattern.search(variant):
+                    matched += 1
+                    assert may_match(lower_for_hints(variant), hints), (pattern.pattern, variant)
+    assert matched > 4 * len(HINTED_MATCHES)
+
+
+def test_the_case_twins_are_all_of_unicode() -> None:
+    """The letters IGNORECASE matches to an ASCII letter that lower() does not turn into it."""
+    every = "".join(chr(c) for c in range(128, sys.maxunicode + 1) if not 0xD800 <= c <= 0xDFFF)
+    twins = {
+        c
+        for c in re.findall("[a-z]", every, re.IGNORECASE)
+        if c.lower() not in "abcdefghijklmnopqrstuvwxyz"
+    }
+    assert twins == set(cp.CASE_TWINS)
+
+
+def test_custom_markers_and_media_words_are_run_on_every_text() -> None:
+    c = _compiled(CleanedConfig(template_markers=["^Q:"], media_nouns=["\u017fong"]))
+    assert c.marker_hints is None and c.media_hints is None
+    leak = rec("Name a fruit.", output="Q: and more")
+    assert _judge(leak, template_markers=["^Q:"])[0] == "template-leak"
+    assert _judge(rec("Sing this SONG.", output="La la."), media_nouns=["\u017fong"])[0] == (
+        "media-request"
+    )

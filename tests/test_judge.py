@@ -14,7 +14,7 @@ from curate.backends.base import BackendOptions, SamplingParams
 from curate.backends.registry import BackendSpec, register_backend, unregister_backend
 from curate.filters.config import FilterConfig, apply_selection, check_config
 from curate.filters.judge import JudgeConfig, JudgeStage, parse_rating
-from curate.filters.pipeline import run_filter
+from curate.filters.pipeline import FilterResult, run_filter
 from curate.records import Record
 
 RECORDS = [
@@ -128,15 +128,21 @@ def test_unparseable_is_retried_then_rejected(tmp_path: Path) -> None:
     assert all(c[1].json_schema is None for c in calls)  # a backend without structured output
 
 
-def test_filter_run_reports_histogram(tmp_path: Path, judges: Judges) -> None:
+def run_judge_filter(tmp_path: Path, model: str = "judge-m") -> FilterResult:
+    """`curate filter --only judge` on RECORDS with the scripted judge (the judges fixture),
+    into tmp_path/out."""
     data = tmp_path / "in.jsonl"
     data.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in RECORDS))
     cfg = FilterConfig()
     apply_selection(cfg, ["judge"], None)
-    cfg.judge.backend, cfg.judge.model = "scripted-judge", "judge-m"
+    cfg.judge.backend, cfg.judge.model = "scripted-judge", model
     cfg.judge.cache_dir = str(tmp_path / "cache")
     check_config(cfg, "test")
-    result = run_filter([str(data)], tmp_path / "out", cfg)
+    return run_filter([str(data)], tmp_path / "out", cfg)
+
+
+def test_filter_run_reports_histogram(tmp_path: Path, judges: Judges) -> None:
+    result = run_judge_filter(tmp_path)
     hist = result.stats["stages"]["judge"]["summary"]["score_histogram"]
     assert hist["threshold"] == 4.5 and sum(hist["kept"]) == 2 and sum(hist["rejected"]) == 1
     assert hist["kept"][10] == 1 and hist["kept"][9] == 1 and hist["rejected"][2] == 1

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from datasketch import MinHash, MinHashLSH
 from datasketch.lsh import _optimal_param
+from test_text import TRICKY as TEXT_TRICKY
 
 from curate.filters import minhash as mh
 from curate.filters.dedup_sketch import ShingleSpec, sketch_texts
@@ -54,15 +55,7 @@ def test_word_signatures_equal_datasketch_hashvalues(project_data, toolformer_te
         assert mine.tolist() == sorted({mh.shingle_hash32(s) for s in shingles})
 
 
-TRICKY = [
-    "Straße ＡＢＣ１２３ नमस्ते, दुनिया। 你好，世界。 a\u2028b c\x85d\u00a0e\u3000f",
-    "",
-    "  ,, !? ",
-    "x",
-    "Tab\there\x1funit-sep_under$dollar+plus|pipe`tick~tilde^caret<lt>=",
-    "ĲSSELMEER Café ﬁne — “quoted” ¿qué? «oui» ÅNGSTRÖM",
-    "ein " + "a" * 300 + " zwei",
-]
+TRICKY = [*TEXT_TRICKY, "ein " + "a" * 300 + " zwei"]  # and a word longer than a hash block
 
 
 def test_word_hashes_split_and_hash_like_the_reference(monkeypatch, shared_data) -> None:

@@ -132,7 +132,7 @@ JSON:"""
 def _rendered() -> dict[str, str]:
     """file → (rendered, expected); item files are covered through the prompts that use them."""
     task = "Sort the words."
-    return {
+    rendered = {
         SI["instructions"]: (
             render_prompt(
                 SI["instructions"],
@@ -145,30 +145,6 @@ def _rendered() -> dict[str, str]:
             render_prompt(SI["classify"], examples=P.classify_examples(SEEDS), instruction=task),
             CLASSIFY,
         ),
-        SI["input_first"]: (
-            render_prompt(
-                SI["input_first"],
-                examples=P.instance_examples("input_first", SEEDS),
-                instruction=task,
-            ),
-            INPUT_FIRST,
-        ),
-        SI["output_first"]: (
-            render_prompt(
-                SI["output_first"],
-                examples=P.instance_examples("output_first", SEEDS),
-                instruction=task,
-            ),
-            OUTPUT_FIRST,
-        ),
-        SI["structured"]: (
-            render_prompt(
-                SI["structured"],
-                examples=P.instance_examples("structured", SEEDS),
-                instruction=task,
-            ),
-            STRUCTURED,
-        ),
         AL["generate"]: (
             render_prompt(AL["generate"], num_tasks=20, tasks=P.alpaca_tasks(SEEDS), next_number=3),
             ALPACA,
@@ -178,6 +154,17 @@ def _rendered() -> dict[str, str]:
             ALPACA_STRUCTURED,
         ),
     }
+    for kind, expected in (
+        ("input_first", INPUT_FIRST),
+        ("output_first", OUTPUT_FIRST),
+        ("structured", STRUCTURED),
+    ):
+        examples = P.instance_examples(kind, SEEDS)
+        rendered[SI[kind]] = (
+            render_prompt(SI[kind], examples=examples, instruction=task),
+            expected,
+        )
+    return rendered
 
 
 @pytest.mark.parametrize("name", sorted(_rendered()))

@@ -12,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_judge import RECORDS, judges  # noqa: F401 (judges: test_judge's scripted-judge fixture)
+from test_judge import judges, run_judge_filter  # noqa: F401 (judges: test_judge's fixture)
 
 from curate.filters.command import resolve_config
-from curate.filters.config import FilterConfig, apply_selection, check_config
 from curate.filters.pipeline import run_filter
 from curate.report_html import scores_png, write_report_html
 from curate.report_html_data import MAX_RECORDS, shares
@@ -162,15 +161,8 @@ def test_language_counts_are_listed(hostile_run: Path) -> None:
 def test_judge_scores_histogram_and_threshold_are_shown(tmp_path: Path) -> None:
     """A judge run (test_judge's scripted backend): report.html shows the judge's histogram —
     the PNG report.md links, embedded — with its threshold and model, escaped."""
-    data = tmp_path / "in.jsonl"
-    data.write_text("".join(json.dumps(r.to_dict()) + "\n" for r in RECORDS))
-    cfg = FilterConfig()
-    apply_selection(cfg, ["judge"], None)
-    cfg.judge.backend, cfg.judge.model = "scripted-judge", "judge-m <b>x</b>"
-    cfg.judge.cache_dir = str(tmp_path / "cache")
-    check_config(cfg, "test")
+    run_judge_filter(tmp_path, model="judge-m <b>x</b>")
     out = tmp_path / "out"
-    run_filter([str(data)], out, cfg)
     text = (out / "report.html").read_text(encoding="utf-8")
     assert '<a href="#scores">Model scores</a>' in text
     section = text.split('<section id="scores">', 1)[1].split("</section>", 1)[0]

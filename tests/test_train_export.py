@@ -21,6 +21,12 @@ from train.export import check_converter
 pytestmark = pytest.mark.slow
 
 
+def gguf_args(model: Path, out: Path, quant: str, pre_tokenizer: str) -> list[str]:
+    """`train export MODEL --gguf --out OUT --quant Q --pre-tokenizer P`, as CliRunner's args."""
+    args = ["export", str(model), "--gguf", "--out", str(out)]
+    return [*args, "--quant", quant, "--pre-tokenizer", pre_tokenizer]
+
+
 @pytest.fixture
 def falcon_copy(tmp_path: Path, tiny_falcon: Path) -> Path:
     return Path(
@@ -35,17 +41,7 @@ def test_falcon_q4_0_has_one_kv_head_and_close_weights(
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "falcon.q4_0.gguf"
-    args = [
-        "export",
-        str(falcon_copy),
-        "--gguf",
-        "--out",
-        str(out),
-        "--quant",
-        "q4_0",
-        "--pre-tokenizer",
-        "default",
-    ]
+    args = gguf_args(falcon_copy, out, "q4_0", "default")
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     reader = gguf.GGUFReader(out)
@@ -136,17 +132,7 @@ def test_llama_cpp_greedy_tokens_match_transformers(tmp_path: Path, tiny_llama: 
     from transformers import AutoModelForCausalLM
 
     out = tmp_path / "llama.q8_0.gguf"
-    args = [
-        "export",
-        str(tiny_llama),
-        "--gguf",
-        "--out",
-        str(out),
-        "--quant",
-        "q8_0",
-        "--pre-tokenizer",
-        "default",
-    ]
+    args = gguf_args(tiny_llama, out, "q8_0", "default")
     assert CliRunner().invoke(app, args).exit_code == 0
     prompt = [1, 40, 41, 42, 43]
     model = AutoModelForCausalLM.from_pretrained(tiny_llama).eval()
@@ -181,17 +167,7 @@ def test_converter_in_working_directory_never_runs(
     out = tmp_path / "m.gguf"
     result = CliRunner().invoke(
         app,
-        [
-            "export",
-            str(tiny_llama),
-            "--gguf",
-            "--out",
-            str(out),
-            "--quant",
-            "f16",
-            "--pre-tokenizer",
-            "llama-bpe",
-        ],
+        gguf_args(tiny_llama, out, "f16", "llama-bpe"),
     )
     assert result.exit_code == 0, result.stderr
     assert not marker.exists() and out.stat().st_size > 0

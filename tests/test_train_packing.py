@@ -61,12 +61,19 @@ def test_padding_free_batch_is_one_row_without_padding(
     assert padding_free_batch(pack(examples, 10_000))["input_ids"].shape == free["input_ids"].shape
 
 
-@pytest.mark.parametrize("arch", ["llama", "falcon"])
+@pytest.fixture(params=["llama", "falcon"])
+def packed(
+    request: pytest.FixtureRequest, train_records: list[Record]
+) -> tuple[str, Path, list[Example], dict, dict]:
+    """(arch, tiny model, examples, padding-free batch, padded batch) for each architecture."""
+    path = request.getfixturevalue(f"tiny_{request.param}")
+    return (request.param, path, *_batches(path, train_records))
+
+
 def test_segment_attention_logits_equal_unpacked(
-    request: pytest.FixtureRequest, arch: str, train_records: list[Record]
+    packed: tuple[str, Path, list[Example], dict, dict],
 ) -> None:
-    path = request.getfixturevalue(f"tiny_{arch}")
-    examples, free, padded = _batches(path, train_records)
+    arch, path, examples, free, padded = packed
     ours = load_base(str(path), "none", torch.float32, "auto").eval()
     plain = load_base(str(path), "none", torch.float32, "sdpa").eval()
     assert takes_padding_free(ours) and not takes_padding_free(plain)
@@ -93,12 +100,10 @@ def _grads(model: Any, batch: dict) -> tuple[float, dict[str, torch.Tensor]]:
     return loss.item(), {n: p.grad.clone() for n, p in model.named_parameters() if p.requires_grad}
 
 
-@pytest.mark.parametrize("arch", ["llama", "falcon"])
 def test_segment_attention_gradients_equal_unpacked_4bit_lora(
-    request: pytest.FixtureRequest, arch: str, train_records: list[Record]
+    packed: tuple[str, Path, list[Example], dict, dict],
 ) -> None:
-    path = request.getfixturevalue(f"tiny_{arch}")
-    _, free, padded = _batches(path, train_records)
+    _, path, _, free, padded = packed
     torch.manual_seed(0)
     model = add_lora(load_base(str(path), "4bit", torch.float32, "segment_sdpa"), _Cfg(), True)
     for name, p in model.named_parameters():  # LoRA B starts at zero: make A's gradient non-zero

@@ -53,6 +53,44 @@ from curate.records import Record
 
 NAME = "cleaned"
 FIXABLE = ("html-entity", "escape-sequence", "placeholder-input")
+# the checks over every field, in order: (reason, switch, find, repair)
+ESCAPE_CHECKS = (
+    ("html-entity", "html_entities", html_entities, html.unescape),
+    ("escape-sequence", "escape_sequences", escape_sequences, unescape_sequences),
+)
+
+
+# the help of each check's on/off switch, by reason: one table for the seven (CleanedConfig)
+SWITCH_HELP = {
+    "html-entity": (
+        "Reject (or, with html-entity in fix, unescape) text holding HTML entities such as"
+        " &#x27; or &amp; outside markup and code (reason html-entity)."
+    ),
+    "escape-sequence": (
+        "Reject (or, with escape-sequence in fix, decode) backslash escapes written out as text,"
+        " such as \\n or \\u00e9, outside code (reason escape-sequence)."
+    ),
+    "placeholder-input": (
+        'Reject (or, with placeholder-input in fix, empty) an input that says there is none: "N/A",'
+        ' "No input", "<noinput>" … (reason placeholder-input).'
+    ),
+    "template-leak": (
+        "Reject a record with prompt-template labels inside a field: ### Response:, <|im_start|>,"
+        " [INST], a line Instruction: …, an output opening Output: (reason template-leak)."
+    ),
+    "merged-instructions": (
+        'Reject an instruction holding two numbered tasks ("1. … 2. …", "Task 1: … Task 2: …")'
+        " (reason merged-instructions)."
+    ),
+    "missing-reference": (
+        'Reject an output pointing at an image, link or attachment the record does not hold ("the'
+        ' image above", "click here", "[image]") (reason missing-reference).'
+    ),
+    "media-request": (
+        "Reject an instruction asking for an image, audio or video, or pointing at one (reason"
+        " media-request, evidence the word): Self-Instruct's blacklist read in context."
+    ),
+}
 
 
 @dataclass
@@ -60,52 +98,24 @@ class CleanedConfig:
     enabled: bool = option(
         True, "Run this stage: the AlpacaDataCleaned defect checks below, each its own reason."
     )
-    html_entities: bool = option(
-        True,
-        "Reject (or, with html-entity in fix, unescape) text holding HTML entities such as"
-        " &#x27; or &amp; outside markup and code (reason html-entity).",
-    )
-    escape_sequences: bool = option(
-        True,
-        "Reject (or, with escape-sequence in fix, decode) backslash escapes written out as text,"
-        " such as \\n or \\u00e9, outside code (reason escape-sequence).",
-    )
-    placeholder_input: bool = option(
-        True,
-        'Reject (or, with placeholder-input in fix, empty) an input that says there is none: "N/A",'
-        ' "No input", "<noinput>" … (reason placeholder-input).',
-    )
+    html_entities: bool = option(True, SWITCH_HELP["html-entity"])
+    escape_sequences: bool = option(True, SWITCH_HELP["escape-sequence"])
+    placeholder_input: bool = option(True, SWITCH_HELP["placeholder-input"])
     placeholder_inputs: list[str] = option(
         list(cp.PLACEHOLDER_INPUTS),
         "Inputs that mean no input: the whole input, any case, outer punctuation ignored.",
     )
-    template_leak: bool = option(
-        True,
-        "Reject a record with prompt-template labels inside a field: ### Response:, <|im_start|>,"
-        " [INST], a line Instruction: …, an output opening Output: (reason template-leak).",
-    )
+    template_leak: bool = option(True, SWITCH_HELP["template-leak"])
     template_markers: list[str] = option(
         list(cp.TEMPLATE_MARKERS),
         "Regular expressions (multi-line: ^ is a line start) of template-leak; any case.",
     )
-    merged_instructions: bool = option(
-        True,
-        'Reject an instruction holding two numbered tasks ("1. … 2. …", "Task 1: … Task 2: …")'
-        " (reason merged-instructions).",
-    )
+    merged_instructions: bool = option(True, SWITCH_HELP["merged-instructions"])
     merged_min_words: int = option(
         3, "merged-instructions: words each numbered task has at least (shorter: a list of items)."
     )
-    missing_reference: bool = option(
-        True,
-        'Reject an output pointing at an image, link or attachment the record does not hold ("the'
-        ' image above", "click here", "[image]") (reason missing-reference).',
-    )
-    media_request: bool = option(
-        True,
-        "Reject an instruction asking for an image, audio or video, or pointing at one (reason"
-        " media-request, evidence the word): Self-Instruct's blacklist read in context.",
-    )
+    missing_reference: bool = option(True, SWITCH_HELP["missing-reference"])
+    media_request: bool = option(True, SWITCH_HELP["media-request"])
     media_nouns: list[str] = option(
         list(cp.MEDIA_REQUEST_NOUNS),
         'media-request: media an instruction may not ask for ("Create a video …", "this image").',
@@ -140,6 +150,8 @@ class _Compiled(NamedTuple):
     markers: re.Pattern[str] | None
     media: re.Pattern[str] | None
     references: re.Pattern[str]
+    marker_hints: tuple[str, ...] | None  # cleaned_checks.may_match: None where not known
+    media_hints: tuple[str, ...] | None
 
 
 @lru_cache(maxsize=16)
@@ -150,11 +162,15 @@ def _compile(
     verbs: tuple[str, ...],
 ) -> _Compiled:
     union = "|".join(f"(?:{m})" for m in markers)
+    words = (*nouns, *verbs)  # every match holds one, where neither list is empty
+    literal = bool(nouns and verbs) and all(w and w.isascii() for w in words)
     return _Compiled(
         frozenset(p.strip().lower() for p in placeholders),
         re.compile(union, re.IGNORECASE | re.MULTILINE) if markers else None,
         cp.media_request_pattern(nouns, verbs) if nouns or verbs else None,
         re.compile("|".join(cp.REFERENCES), re.IGNORECASE),
+        cp.TEMPLATE_HINTS if markers == cp.TEMPLATE_MARKERS else None,
+        tuple(w.lower() for w in words) if literal else None,
     )
 
 
@@ -193,7 +209,7 @@ class CleanedStage(Stage):
             rec.input = ""
         if cfg.template_leak:
             for name, text in record_texts(rec):
-                label = template_leak(text, c.markers, _role(rec, name))
+                label = template_leak(text, c.markers, _role(rec, name), c.marker_hints)
                 if label is not None:
                     return drop("template-leak", NAME, field=name, label=label[:60])
         if cfg.merged_instructions:
@@ -201,7 +217,7 @@ class CleanedStage(Stage):
             if tasks is not None:
                 return drop("merged-instructions", NAME, tasks=[t[:80] for t in tasks])
         if cfg.media_request:
-            ev = media_request(rec.instruction, rec.input, c.media, cfg.media_go_to)
+            ev = media_request(rec.instruction, rec.input, c.media, cfg.media_go_to, c.media_hints)
             if ev is not None:
                 return drop("media-request", NAME, **ev)
         if cfg.missing_reference:
@@ -210,12 +226,9 @@ class CleanedStage(Stage):
 
     def _escapes(self, rec: Record) -> Verdict:
         """html-entity and escape-sequence over every field: rejected, or repaired in place."""
-        checks = []
-        if self.cfg.html_entities:
-            checks.append(("html-entity", html_entities, html.unescape))
-        if self.cfg.escape_sequences:
-            checks.append(("escape-sequence", escape_sequences, unescape_sequences))
-        for kind, find, repair in checks:
+        for kind, switch, find, repair in ESCAPE_CHECKS:
+            if not getattr(self.cfg, switch):
+                continue
             for name, text in record_texts(rec):
                 found = find(text) if text else []
                 if not found:
@@ -227,11 +240,10 @@ class CleanedStage(Stage):
         return KEEP
 
     def _references(self, rec: Record, c: _Compiled) -> Verdict:
-        whole = rec.text()
         for name, text in record_texts(rec):
             if _role(rec, name) != "output":
                 continue
-            phrase = missing_reference(text, whole, c.references)
+            phrase = missing_reference(text, rec.text, c.references, cp.REFERENCE_HINTS)
             if phrase is not None:
                 return drop("missing-reference", NAME, field=name, phrase=phrase)
         return KEEP

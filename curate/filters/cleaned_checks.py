@@ -7,8 +7,30 @@ Each returns what it found (the entities, the leaked label, the tasks, the evide
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from curate.filters import cleaned_patterns as cp
+
+
+def lower_for_hints(text: str) -> str | None:
+    """``text`` lowercased for ``may_match``; None where it holds a ``cp.CASE_TWINS`` letter."""
+    if not text.isascii():
+        for twin in cp.CASE_TWINS:
+            if twin in text:
+                return None
+    return text.lower()
+
+
+def may_match(low: str | None, hints: tuple[str, ...] | None) -> bool:
+    """False only where a pattern with these hints (``cleaned_patterns``) cannot match: the
+    lowercased text ``low`` holds none of them. True for None (a text with a case twin) or no
+    hints."""
+    if low is None or hints is None:
+        return True
+    for hint in hints:  # noqa: SIM110 (a loop: any() over a generator takes longer)
+        if hint in low:
+            return True
+    return False
 
 
 def literal_text(text: str) -> bool:
@@ -50,11 +72,14 @@ def is_placeholder_input(text: str, placeholders: frozenset[str]) -> bool:
     return bool(low) and (low in placeholders or low.strip(" .!\"'`()") in placeholders)
 
 
-def template_leak(text: str, markers: re.Pattern[str] | None, field: str) -> str | None:
+def template_leak(
+    text: str, markers: re.Pattern[str] | None, field: str, hints: tuple[str, ...] | None = None
+) -> str | None:
     """The leaked label, or None. Text in a code fence is shown, not leaked."""
     if "```" in text:
         return None
-    m = markers.search(text) if markers is not None else None
+    run = markers is not None and may_match(lower_for_hints(text), hints)
+    m = markers.search(text) if run else None  # type: ignore[union-attr]
     if m is not None:
         return m.group(0).strip()
     opener = cp.LABEL_OPENERS.get(field)
@@ -65,6 +90,9 @@ def template_leak(text: str, markers: re.Pattern[str] | None, field: str) -> str
 def merged_tasks(instruction: str, min_words: int) -> list[str] | None:
     """The numbered tasks of an instruction that begins with task 1 and holds task 2 (each of
     at least ``min_words`` words), or None. "List: 1. apples 2. pears" is a list, not tasks."""
+    head = instruction.lstrip()[:1]  # where task 1 has to begin (what NUMBERED_ITEM opens with)
+    if not head or not (head in "(TI" or head.isdecimal()):
+        return None
     items = list(cp.NUMBERED_ITEM.finditer(instruction))
     if len(items) < 2 or instruction[: items[0].start()].strip():
         return None
@@ -79,14 +107,24 @@ def merged_tasks(instruction: str, min_words: int) -> list[str] | None:
 
 
 def media_request(
-    instruction: str, input: str, pattern: re.Pattern[str] | None, go_to: bool
+    instruction: str,
+    input: str,
+    pattern: re.Pattern[str] | None,
+    go_to: bool,
+    hints: tuple[str, ...] | None = None,
 ) -> dict[str, str] | None:
     """{word, context} where the instruction asks for or points at a medium, else None. Not
     counted: a request for code ("draw a board in LaTeX"); pointing back ("400 photos … all these
     photos"); pointing at what the input describes ("The video shows …") or, for a song, map or
     chart, may hold as text."""
-    code = pattern is None or cp.CODE_MEDIUM.search(instruction) is not None
-    for m in () if code else pattern.finditer(instruction):  # type: ignore[union-attr]
+    low = lower_for_hints(instruction)
+    run = pattern is not None and may_match(low, hints)
+    code = None  # asks for code: looked for at the first match only
+    for m in pattern.finditer(instruction) if run else ():  # type: ignore[union-attr]
+        if code is None:
+            code = cp.CODE_MEDIUM.search(instruction) is not None
+        if code:
+            break
         groups = (m["noun"], m["noun2"], m["noun3"], m["verb"], m["noun4"])
         word = next(g for g in groups if g).lower()
         if m["noun2"] or m["noun3"] or m["noun4"]:  # pointing at one
@@ -96,17 +134,23 @@ def media_request(
             if input.strip() and word not in cp.SENSORY:
                 continue
         return {"word": word, "context": _around(instruction, m)}
-    if go_to:
+    if go_to and may_match(low, cp.GO_TO_HINTS):
         m = cp.GO_TO.search(instruction)
         if m is not None:
             return {"word": "go to", "context": _around(instruction, m)}
     return None
 
 
-def missing_reference(output: str, record_text: str, references: re.Pattern[str]) -> str | None:
-    """The phrase by which the output points at media the record does not hold, or None."""
-    m = references.search(output)
-    if m is None or cp.PRESENT_MEDIA.search(record_text):
+def missing_reference(
+    output: str,
+    record_text: Callable[[], str],
+    references: re.Pattern[str],
+    hints: tuple[str, ...] | None = None,
+) -> str | None:
+    """The phrase by which the output points at media the record does not hold (its whole
+    text: ``record_text()``, asked only then), or None."""
+    m = references.search(output) if may_match(lower_for_hints(output), hints) else None
+    if m is None or cp.PRESENT_MEDIA.search(record_text()):
         return None
     return m.group(0)
 

@@ -190,3 +190,43 @@ def media_request_pattern(
     return re.compile(
         f"{asked}|{pointed}|{pointed_after}|{opening}|{handed}", re.IGNORECASE | re.MULTILINE
     )
+
+
+# ---------------------------------------------------------------- hints: patterns not run
+
+# Words (lowercase ASCII), one of which every match of a pattern holds in some case: a text
+# whose lower() holds none of them cannot match, so the pattern is not run on it (``may_match``)
+# unless the text holds a CASE_TWIN: IGNORECASE matches it to an ASCII letter, lower() does not
+# (the only three of Unicode, tests/test_cleaned.py checks).
+CASE_TWINS = ("\u0130", "\u0131", "\u017f")  # İ and ı (to i), ſ (to s)
+# REFERENCES: each holds a medium (MEDIA_NOUNS, "link"), "click", "[insert …]" or "<img>"
+REFERENCE_HINTS = tuple(
+    [
+        "image",
+        "picture",
+        "photo",
+        "screenshot",
+        "video",
+        "audio",
+        "recording",
+        "chart",
+        "graph",
+        "diagram",
+        "figure",
+        "illustration",
+        "attachment",
+        "link",
+        "url",
+        "file",
+        "document",
+        "pdf",
+        "spreadsheet",
+        "map",
+        "click",
+        "[insert",
+        "<img",
+    ]
+)
+# TEMPLATE_MARKERS' (not a user's own): ###, <|…|>, [INST], [/INST], <<SYS>>, Instruction
+TEMPLATE_HINTS = ("###", "<|", "[inst", "[/inst", "<<", "instruction")
+GO_TO_HINTS = ("go", "navigate", "browse")
