@@ -16,7 +16,7 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from curate.filters import dedup_evidence
+from curate.filters import dedup_arrays, dedup_evidence
 from curate.filters import minhash as mh
 from curate.filters.dedup_clusters import decide
 from curate.filters.dedup_sketch import sketch_records
@@ -85,8 +85,9 @@ def test_same_verdicts_as_all_pairs_in_memory_and_spilled(
     assert sum(not keep for _, keep, _ in want) > 300
     assert any("survivor" in ev for _, _, ev in want)  # some are named through a neighbour
     for limit, spilled in (("none", False), ("0", True)):
-        if spilled:  # and the evidence scan in many small blocks
+        if spilled:  # and the evidence scan and the checks in many small blocks
             monkeypatch.setattr(dedup_evidence, "CANDIDATE_BLOCK", 5)
+            monkeypatch.setattr(dedup_arrays, "VERIFY_BLOCK", 7)
         stage = NearDedupStage(NearDedupConfig(memory_limit=limit, chunk_size=300, **options))
         assert _verdicts(stage, records) == want
         assert stage.summary()["spilled_to_disk"] is spilled

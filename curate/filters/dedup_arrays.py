@@ -94,13 +94,17 @@ class DedupArrays:
         self.budget.close()
 
 
+VERIFY_BLOCK = 16384  # pairs per mapping of the spilled signatures and shingles
+
+
 class Verifier:
     """Screens pairs on their signatures, then confirms them (exact Jaccard by default).
 
     The rule is the one every pair gets, wherever it is checked: screened at ``threshold -
     prefilter_margin`` on the packed low bytes then exact Jaccard >= ``threshold`` (``verify:
-    exact``), or the signature estimate >= ``threshold`` (``verify: estimate``). The arrays are
-    mapped afresh by each ``check`` when spilled, so the pages one check touched can go.
+    exact``), or the signature estimate >= ``threshold`` (``verify: estimate``). Pairs go in
+    blocks of ``VERIFY_BLOCK``, the spilled arrays mapped afresh for each, so the resident set
+    holds the pages one block touched, not every page of the files (random pairs touch them all).
     """
 
     def __init__(
@@ -125,11 +129,20 @@ class Verifier:
         self.screened += len(i)
         if len(i) == 0:
             return np.zeros(0, np.int64), np.zeros(0, np.float32)
-        screen = self.arrays.screen.array()
+        keeps, ests = [], []
+        for lo in range(0, len(i), VERIFY_BLOCK):
+            keep, est = self._screen(i[lo : lo + VERIFY_BLOCK], j[lo : lo + VERIFY_BLOCK])
+            keeps.append(keep + lo)
+            ests.append(est)
+        keep, est = np.concatenate(keeps), np.concatenate(ests)
         if not self.exact:
-            keep, est = mh.prefilter(screen, i, j, self.threshold)
             self.checked += len(keep)
-            return keep, est
+        return keep, est
+
+    def _screen(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        screen = self.arrays.screen.array()  # mapped afresh per block when spilled
+        if not self.exact:
+            return mh.prefilter(screen, i, j, self.threshold)
         cut = self.threshold - self.margin
         if self.arrays.full:  # fewer than 8 minima: screened on the full estimate
             return mh.prefilter(screen, i, j, cut, precise=False)
@@ -138,7 +151,12 @@ class Verifier:
     def jaccard(self, i: np.ndarray, j: np.ndarray) -> np.ndarray:
         """Exact Jaccard of screened pairs (verify: exact)."""
         self.checked += len(i)
-        return mh.exact_jaccard(self.arrays.shingles.array(), self.offsets, i, j)
+        out = np.empty(len(i), dtype=np.float32)
+        for lo in range(0, len(i), VERIFY_BLOCK):
+            shingles = self.arrays.shingles.array()  # mapped afresh per block when spilled
+            part = slice(lo, lo + VERIFY_BLOCK)
+            out[part] = mh.exact_jaccard(shingles, self.offsets, i[part], j[part])
+        return out
 
     def confirmed(self, jac: np.ndarray) -> np.ndarray:
         return jac >= self.threshold

@@ -49,10 +49,11 @@ class UnionFind:
         return joined
 
     def labels(self) -> np.ndarray:
-        """The root (smallest node) of every node's component; all pointers flattened."""
+        """The root (smallest node) of every node's component: the parent array itself, all
+        pointers flattened (no copy: later unions change it)."""
         parent = self.parent
         while True:
             up = parent[parent]
             if np.array_equal(up, parent):
-                return parent.copy()
+                return parent
             parent[:] = up

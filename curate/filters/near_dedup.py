@@ -42,6 +42,8 @@ from curate.records import Record
 
 __all__ = ["NearDedupConfig", "NearDedupIndex", "NearDedupStage"]
 
+PASS2_BLOCK = 1 << 16  # survivors turned into Python ints at a time in pass 2
+
 
 @dataclass
 class _Pass1:
@@ -147,16 +149,7 @@ class NearDedupStage(Stage):
         )
         uf = UnionFind(n_nodes)
         linker = Linker(uf, verifier)
-        valid = np.flatnonzero(np.diff(offsets) > 0)
-        capped, capped_bands = 0, set()
-        for k in range(len(arrays.keys)):
-            buckets = Buckets.of(arrays.band(k), valid)
-            arrays.bucket_members[k].append(buckets.members)
-            arrays.bucket_sizes[k].append(buckets.sizes())
-            n_capped = link_band(buckets, linker, cfg.max_bucket)
-            capped += n_capped
-            if n_capped:
-                capped_bands.add(k)
+        capped, capped_bands = self._link_bands(arrays, offsets, linker)
         linked = (verifier.screened, verifier.checked)
         labels = uf.labels()
         lengths = arrays.lengths.array() if cfg.keep == "longest" else None
@@ -188,14 +181,34 @@ class NearDedupStage(Stage):
         }
         return Decisions(survivor, dup_of, jaccard, cluster_sizes(labels)), figures
 
+    def _link_bands(
+        self, arrays: DedupArrays, offsets: np.ndarray, linker: Linker
+    ) -> tuple[int, set[int]]:
+        """Link every band's buckets; the number of capped buckets and the bands that had one."""
+        valid = np.flatnonzero(np.diff(offsets) > 0)
+        capped, capped_bands = 0, set()
+        for k in range(len(arrays.keys)):
+            buckets = Buckets.of(arrays.band(k), valid)
+            arrays.bucket_members[k].append(buckets.members)
+            arrays.bucket_sizes[k].append(buckets.sizes())
+            n_capped = link_band(buckets, linker, self.cfg.max_bucket)
+            capped += n_capped
+            if n_capped:
+                capped_bands.add(k)
+        return capped, capped_bands
+
     # ------------------------------------------------------------ pass 2
 
     def _verdicts(
         self, spill: RecordSpill, state: _Pass1, d: Decisions
     ) -> Iterator[tuple[Record, Verdict]]:
-        survivors = d.survivor.tolist()  # plain ints: numpy scalar access per record is slow
+        survivors: list[int] = []  # plain ints (numpy scalar access per record is slow), a block
+        base = state.n_ref  # at a time (a list of every node would cost ~36 bytes a record)
         for node, rec in enumerate(spill, start=state.n_ref):
-            survivor = survivors[node]
+            if node - base >= len(survivors):
+                base = node
+                survivors = d.survivor[node : node + PASS2_BLOCK].tolist()
+            survivor = survivors[node - base]
             if survivor == node:
                 yield rec, KEEP
                 continue
