@@ -70,3 +70,35 @@ def test_exact_dedup_names_the_first_copy_across_batches(monkeypatch) -> None:
         ("r8", True, None),
     ]
     assert stage.summary()["group_sizes"] == {"2": 2, "3": 1}
+
+
+def test_read_ranges_same_in_memory_and_spilled() -> None:
+    from curate.filters.dedup_store import ArrayLog
+
+    rng = np.random.default_rng(3)
+    flat = rng.integers(0, 1 << 32, 1000, dtype=np.uint64).astype(np.uint32)
+    rows = rng.integers(0, 1 << 60, (50, 4), dtype=np.uint64)
+    starts = np.array([0, 5, 9, 9, 40, 41, 500, 998])
+    ends = np.array([5, 9, 9, 12, 41, 44, 777, 1000])  # touching and empty ranges too
+    want = np.concatenate([flat[a:b] for a, b in zip(starts, ends, strict=True)])
+    picks = np.array([1, 2, 3, 17, 49])
+    for spilled in (False, True):
+        log, wide = ArrayLog(np.uint32), ArrayLog(np.uint64, (4,))
+        if not spilled:
+            log, wide = (
+                ArrayLog(np.uint32, budget=_NoBudget()),
+                ArrayLog(np.uint64, (4,), _NoBudget()),
+            )
+        for part in np.array_split(flat, 7):
+            log.append(part)
+        wide.append(rows)
+        assert log.on_disk is spilled
+        assert np.array_equal(log.read_ranges(starts, ends), want)
+        assert np.array_equal(wide.read_ranges(picks, picks + 1), rows[picks])
+        log.close()
+        wide.close()
+
+
+class _NoBudget:
+    def grew(self, nbytes: int) -> None:
+        pass

@@ -94,7 +94,7 @@ class DedupArrays:
         self.budget.close()
 
 
-VERIFY_BLOCK = 16384  # pairs per mapping of the spilled signatures and shingles
+VERIFY_BLOCK = 16384  # pairs checked together (rows read together when spilled)
 
 
 class Verifier:
@@ -103,8 +103,8 @@ class Verifier:
     The rule is the one every pair gets, wherever it is checked: screened at ``threshold -
     prefilter_margin`` on the packed low bytes then exact Jaccard >= ``threshold`` (``verify:
     exact``), or the signature estimate >= ``threshold`` (``verify: estimate``). Pairs go in
-    blocks of ``VERIFY_BLOCK``, the spilled arrays mapped afresh for each, so the resident set
-    holds the pages one block touched, not every page of the files (random pairs touch them all).
+    blocks of ``VERIFY_BLOCK``; when the arrays are spilled, each block reads just the rows its
+    pairs need (``ArrayLog.read_ranges``), so the resident set never holds the files.
     """
 
     def __init__(
@@ -140,7 +140,12 @@ class Verifier:
         return keep, est
 
     def _screen(self, i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        screen = self.arrays.screen.array()  # mapped afresh per block when spilled
+        log = self.arrays.screen
+        if log.on_disk:  # read the block's rows only
+            rows, i, j = _local(i, j)
+            screen = log.read_ranges(rows, rows + 1)
+        else:
+            screen = log.array()
         if not self.exact:
             return mh.prefilter(screen, i, j, self.threshold)
         cut = self.threshold - self.margin
@@ -152,14 +157,27 @@ class Verifier:
         """Exact Jaccard of screened pairs (verify: exact)."""
         self.checked += len(i)
         out = np.empty(len(i), dtype=np.float32)
+        log = self.arrays.shingles
         for lo in range(0, len(i), VERIFY_BLOCK):
-            shingles = self.arrays.shingles.array()  # mapped afresh per block when spilled
-            part = slice(lo, lo + VERIFY_BLOCK)
-            out[part] = mh.exact_jaccard(shingles, self.offsets, i[part], j[part])
+            a, b = i[lo : lo + VERIFY_BLOCK], j[lo : lo + VERIFY_BLOCK]
+            if not log.on_disk:
+                out[lo : lo + len(a)] = mh.exact_jaccard(log.array(), self.offsets, a, b)
+                continue
+            rows, a, b = _local(a, b)  # read the block's shingle sets only
+            starts, ends = self.offsets[rows], self.offsets[rows + 1]
+            offsets = np.r_[0, np.cumsum(ends - starts)]
+            shingles = log.read_ranges(starts, ends)
+            out[lo : lo + len(a)] = mh.exact_jaccard(shingles, offsets, a, b)
         return out
 
     def confirmed(self, jac: np.ndarray) -> np.ndarray:
         return jac >= self.threshold
+
+
+def _local(i: np.ndarray, j: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The distinct rows of the pairs (sorted), and each side as a position among them."""
+    rows = mh.sorted_unique(np.r_[i, j])
+    return rows, np.searchsorted(rows, i), np.searchsorted(rows, j)
 
 
 def _byte_screen(

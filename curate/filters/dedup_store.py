@@ -9,6 +9,7 @@ holds record ids as packed bytes.
 
 from __future__ import annotations
 
+import os
 import pickle
 import tempfile
 from array import array
@@ -158,6 +159,31 @@ class ArrayLog:
             self._file, dtype=self.dtype, mode="r", shape=(self.rows, *self.row_shape)
         )
         return np.asarray(mapped)  # a plain ndarray view: memmap's own __getitem__ is slow
+
+    def read_ranges(self, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+        """Rows [starts[k], ends[k]) of every k (sorted, not overlapping), one after another.
+
+        From a spilled log they are read with ``pread`` (ranges that touch read at once), not
+        mapped: a mapping's resident pages would grow to the whole file under random reads (the
+        kernel maps whole cached folios around each fault), these copies only to what was asked.
+        """
+        if self._file is None:
+            whole = self.array()
+            if len(starts) == 0:
+                return whole[:0]
+            return np.concatenate(
+                [whole[a:b] for a, b in zip(starts.tolist(), ends.tolist(), strict=True)]
+            )
+        self._file.flush()
+        joined = np.r_[True, starts[1:] != ends[:-1]] if len(starts) else np.zeros(0, bool)
+        run_starts, run_ends = starts[joined], ends[np.r_[joined[1:], True]]
+        row = self.dtype.itemsize * int(np.prod(self.row_shape, dtype=np.int64))
+        fd = self._file.fileno()
+        data = b"".join(
+            os.pread(fd, (b - a) * row, a * row)
+            for a, b in zip(run_starts.tolist(), run_ends.tolist(), strict=True)
+        )
+        return np.frombuffer(data, dtype=self.dtype).reshape(-1, *self.row_shape)
 
     def close(self) -> None:
         self._parts, self._joined = [], None
