@@ -56,7 +56,7 @@ def name_duplicates(
     return dup_of, jaccard, len(rest)
 
 
-CANDIDATE_BLOCK = 1 << 20  # candidate pairs checked together: bounds the scan's memory
+CANDIDATE_BLOCK = 1 << 18  # candidate pairs checked together: bounds the scan's memory
 
 
 def _jaccards(linker: Linker, i: np.ndarray, j: np.ndarray) -> np.ndarray:
