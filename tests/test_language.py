@@ -109,3 +109,32 @@ def test_codes_normalised_and_stage_pickles() -> None:
         id="x", instruction="Explique pourquoi le ciel est bleu pendant la journée.", output=""
     )
     assert stage.check([french])[0].reason == "lang-mismatch:fr"
+
+
+def test_lingua_keeps_few_models_loaded_and_answers_the_same(monkeypatch) -> None:
+    """Rare guesses must not pile up lingua models (~25 MB each): least recently used go."""
+    from collections import OrderedDict
+
+    from curate.filters import language_detect as ld
+
+    texts = [
+        "The weather is lovely today and we are going for a walk in the park.",
+        "Das Wetter ist heute schön und wir gehen im Park spazieren.",
+        "Il fait beau aujourd'hui et nous allons nous promener dans le parc.",
+        "Hace buen tiempo hoy y vamos a dar un paseo por el parque.",
+    ]
+    sets = [{"en", "de"}, {"fr", "es"}, {"en", "it"}, {"de", "nl"}, {"en", "fr", "pt"}]
+    asks = [(t, s) for s in sets for t in texts]
+    monkeypatch.setattr(ld, "_resident", OrderedDict())
+    want = [ld.lingua_detect(t, s) for t, s in asks]
+    monkeypatch.setattr(ld, "_resident", OrderedDict())
+    monkeypatch.setattr(ld, "LINGUA_RESIDENT", 3)
+    got = []
+    for t, s in asks:
+        got.append(ld.lingua_detect(t, s))
+        assert len(ld._resident) <= 3
+    # lingua's sums may differ in the last bits after a reload; the stage rounds to 3 places
+    assert [(d.lang, round(d.confidence, 6)) for d in got] == [
+        (d.lang, round(d.confidence, 6)) for d in want
+    ]
+    assert want[1].lang == "de" and want[6].lang == "fr"

@@ -10,6 +10,7 @@ ordinary words — labels, names, numbers, code — are not classified at all.
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any, NamedTuple
 
@@ -140,11 +141,36 @@ def lingua_detector(codes: frozenset[str]) -> Any:
     return LanguageDetectorBuilder.from_languages(*langs).build()
 
 
+LINGUA_RESIDENT = 20  # language models lingua keeps loaded (~25 MB each), least recently used go
+_resident: OrderedDict[str, None] = OrderedDict()
+
+
+def _keep_resident(codes: frozenset[str]) -> None:
+    """Mark ``codes`` as used; past ``LINGUA_RESIDENT`` languages, unload the least recently used
+    others. lingua shares each language's model between its detectors and loads it again on
+    demand, so answers do not change; without this, every rare language py3langid ever guesses
+    stays loaded and memory grows with the corpus."""
+    for code in sorted(codes):
+        _resident[code] = None
+        _resident.move_to_end(code)
+    if len(_resident) <= LINGUA_RESIDENT:
+        return
+    from lingua import LanguageDetectorBuilder
+
+    spare = [c for c in _resident if c not in codes]
+    evict = spare[: len(_resident) - LINGUA_RESIDENT]
+    langs = [lingua_languages()[c] for c in evict]
+    LanguageDetectorBuilder.from_languages(*langs).build().unload_language_models()
+    for code in evict:
+        del _resident[code]
+
+
 def lingua_detect(text: str, candidates: set[str]) -> Detection | None:
     """lingua's best guess among the candidates it knows, or None when fewer than two remain."""
     codes = frozenset(c for c in candidates if c in lingua_languages())
     if len(codes) < 2:
         return None
+    _keep_resident(codes)
     values = lingua_detector(codes).compute_language_confidence_values(text)
     if not values:
         return None
