@@ -11,7 +11,14 @@ With ``--data`` the generated file is kept there and reused by the next run with
 and record count. The table shows CPU seconds of all processes and the load average, because
 wall time on a shared machine says little by itself.
 
-Goal (issue 4): ≤ 5 minutes and ≤ 4 GB peak RSS on 2 cores.
+    python bench/filter_scale.py --records 3000000 --workers 1 --json runs.jsonl    # issue 14
+    python bench/filter_scale.py --records 1000000 --only near-dedup --memory-limit none
+
+``--only`` runs one stage (its memory and time alone); ``--memory-limit`` sets near-dedup's
+spill threshold (none: all in RAM, 0: always spill).
+
+Goals: issue 4, ≤ 5 minutes and ≤ 4 GB peak RSS on 2 cores at 1M; issue 14, peak RSS ≤ 2 GB at
+1M and flat in N (≤ 2.5 GB at 3M).
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "data"
 sys.path.insert(0, str(ROOT))
 
-from curate.filters.config import FilterConfig  # noqa: E402
+from curate.filters.config import FilterConfig, apply_selection  # noqa: E402
 from curate.filters.pipeline import run_filter  # noqa: E402
 from curate.io import read_records  # noqa: E402
 from curate.records import Record  # noqa: E402
@@ -128,6 +135,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="near_dedup.memory_limit for the run (auto, none, 0, 2GB …; default: the config's)",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        help="run only this stage (repeatable), e.g. --only near-dedup: one stage's memory and time",
+    )
     parser.add_argument("--json", type=Path, help="append this run's figures to this JSONL file")
     return parser.parse_args(argv)
 
@@ -156,6 +168,7 @@ def main() -> None:
         if args.memory_limit is not None:
             cfg.near_dedup.memory_limit = args.memory_limit
         cfg.decontam.eval_sets = [str(EVAL_SET)]
+        apply_selection(cfg, args.only, None)
         out = args.keep_dir or Path(tmp) / "out"
         load0, cpu0 = os.getloadavg()[0], cpu_seconds()
         t = time.perf_counter()
@@ -184,6 +197,7 @@ def save_json(
         "records": stats["input"],
         "workers": args.workers,
         "memory_limit": args.memory_limit,
+        "only": args.only,
         "wall_s": round(times[0], 1),
         "cpu_s": round(times[1], 1),
         "peak_rss_main_mb": round(own),
@@ -239,6 +253,7 @@ def print_table(
         ("peak RSS main", f"{own:,.0f} MB"),
         ("peak RSS largest worker", f"{child:,.0f} MB"),
         ("peak RSS main + workers (bound)", f"{total:,.0f} MB   (goal ≤ 4,096 MB)"),
+        ("stages", ", ".join(stats["stages"])),
         ("near-dedup memory_limit", str(args.memory_limit or "config default (auto)")),
         ("kept", f"{stats['kept']:,}"),
         ("rejected", f"{stats['rejected']:,}"),
